@@ -1,0 +1,1 @@
+"""The host daemon, OMS, sessions, PMS, post-trade and the `t2t` CLI."""

@@ -1,0 +1,1 @@
+"""Bit-exact model of the gateware, venue simulator, testbenches."""

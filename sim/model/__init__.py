@@ -1,0 +1,1 @@
+"""Reference models the gateware is checked against."""
