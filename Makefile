@@ -10,7 +10,22 @@ JOBS   ?= 2
 
 .PHONY: demo test test-all lint bench clean
 
-$(STAMP): pyproject.toml setup.py
+# System tools the tests use (tshark dissects our MoldUDP64/SoupBinTCP/OUCH).
+# Installed when missing and we can (root + apt); tests that need a tool
+# skip with a reason when it is absent.
+SYSDEPS_STAMP := $(VENV)/.sysdeps
+
+$(SYSDEPS_STAMP):
+	@mkdir -p $(VENV)
+	@if ! command -v tshark >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing tshark (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null \
+	    || echo "warning: tshark not installed; dissector tests will skip"; \
+	fi
+	@touch $@
+
+$(STAMP): pyproject.toml setup.py | $(SYSDEPS_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
