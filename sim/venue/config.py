@@ -1,0 +1,194 @@
+"""The venue's configuration: one TOML file validated into frozen typed models.
+
+Every section has documented defaults, so an empty file (or none: ``t2t
+venue``) runs a complete venue on 127.0.0.1. Unknown keys are errors that
+name the key. Sections:
+
+* top level — ``host`` (bind address of the TCP ports), ``symbols``,
+  ``order_ref_start`` (first Order Reference Number the engine assigns);
+* ``[soup]`` — SoupBinTCP 3.0 session name and timers shared by every
+  SoupBinTCP port (``SoupBinTCP §3``: server heartbeat after 1 s of send
+  silence, 15 s of client silence ends the connection, 30 s to log in);
+* ``[[ouch]]`` — one table per OUCH order port: name, TCP port, OUCH
+  version (``"4.2"`` or ``"5.0"``), users (SoupBinTCP username/password),
+  self-match policy;
+* ``[dropcopy]`` — the SoupBinTCP drop-copy stream: port and users;
+* ``[fix]`` — the FIX acceptor (:class:`tick2trade.sim.venue.fix.FixConfig`,
+  part B);
+* ``[marketdata]`` — ITCH 5.0 / MoldUDP64 publisher, re-request server and
+  capture replay (:class:`MarketDataConfig`, part C).
+
+Port ``0`` means "any free port" (tests); the bound ports are logged at start.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tick2trade.sim.venue.events import SelfMatch
+from tick2trade.sim.venue.fix.config import FixConfig
+
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "AMZN", "NVDA", "SPY", "QQQ", "TSLA", "ZVZZT")
+
+
+class ConfigError(ValueError):
+    """A venue config file that cannot be read or does not validate."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Credential(_Frozen):
+    """A SoupBinTCP login (``SoupBinTCP §2.7``: username 6, password 10, case-insensitive)."""
+
+    username: str = Field(min_length=1, max_length=6, pattern=r"^[A-Za-z0-9]+$")
+    password: str = Field(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9]+$")
+
+
+class SoupConfig(_Frozen):
+    """SoupBinTCP 3.0 session name and timers (``SoupBinTCP §3``)."""
+
+    #: session ID every port hands out in Login Accepted (10 ASCII characters at most)
+    session: str = Field(default="T2T0000001", min_length=1, max_length=10,
+                         pattern=r"^[\x21-\x7e]+$")
+    #: the server sends a heartbeat after this many seconds without sending anything
+    heartbeat_interval: float = Field(default=1.0, gt=0)
+    #: the server closes a logged-in connection silent for this long
+    idle_timeout: float = Field(default=15.0, gt=0)
+    #: the server closes a connection that sends no Login Request for this long
+    login_timeout: float = Field(default=30.0, gt=0)
+    #: largest Packet Length accepted from a client (longer = protocol error, closed)
+    max_packet_length: int = Field(default=1024, ge=64, le=65535)
+
+
+class OuchPortConfig(_Frozen):
+    """One OUCH order-entry port over SoupBinTCP 3.0."""
+
+    name: str = Field(default="ouch50", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    port: int = Field(default=15000, ge=0, le=65535)
+    version: Literal["4.2", "5.0"] = "5.0"
+    users: tuple[Credential, ...] = (Credential(username="T2T", password="T2TPASS"),)
+    #: self-match prevention policy for this port's orders (engine ``SelfMatch``)
+    self_match: SelfMatch = SelfMatch.CANCEL_NEWEST
+
+    @field_validator("users")
+    @classmethod
+    def _unique_users(cls, users):
+        names = [u.username.upper() for u in users]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate username in {names}")
+        return users
+
+
+def _default_ouch_ports() -> tuple[OuchPortConfig, ...]:
+    return (OuchPortConfig(),
+            OuchPortConfig(name="ouch42", port=15001, version="4.2"))
+
+
+class DropCopyConfig(_Frozen):
+    """The drop-copy stream: every execution, sequenced and replayable, on its own port."""
+
+    enabled: bool = True
+    port: int = Field(default=15100, ge=0, le=65535)
+    users: tuple[Credential, ...] = (Credential(username="DROP", password="DROPPASS"),)
+
+
+class ReplayConfig(_Frozen):
+    """Replay a real capture as the market (part C); ``capture=None`` = no replay."""
+
+    #: pcap/pcapng of MoldUDP64 or a BinaryFILE of ITCH 5.0
+    capture: Path | None = None
+    #: 1.0 = real time, N = N times faster, 0 = as fast as possible
+    speed: float = Field(default=1.0, ge=0)
+    #: only these symbols are replayed (empty = every symbol of ``symbols``)
+    symbols: tuple[str, ...] = ()
+
+
+class MarketDataConfig(_Frozen):
+    """ITCH 5.0 over MoldUDP64: destination, re-request port, MTU, batching, heartbeats."""
+
+    enabled: bool = True
+    #: MoldUDP64 destination (multicast or unicast)
+    group: str = "233.54.12.111"
+    port: int = Field(default=26477, ge=0, le=65535)
+    #: local interface address the packets leave from
+    interface: str = "127.0.0.1"
+    ttl: int = Field(default=1, ge=0, le=255)
+    #: MoldUDP64 re-request server (UDP)
+    rerequest_port: int = Field(default=26478, ge=0, le=65535)
+    #: MoldUDP64 session name (10 characters at most)
+    session: str = Field(default="T2T0000001", min_length=1, max_length=10)
+    mtu: int = Field(default=1500, ge=128, le=9000)
+    #: seconds to gather messages into one packet (0 = one engine request per packet)
+    batch_interval: float = Field(default=0.0, ge=0)
+    heartbeat_interval: float = Field(default=1.0, gt=0)
+    replay: ReplayConfig = ReplayConfig()
+
+
+class VenueConfig(_Frozen):
+    """The whole venue (see module docstring for the sections)."""
+
+    host: str = "127.0.0.1"
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    order_ref_start: int = Field(default=1, ge=1)
+    soup: SoupConfig = SoupConfig()
+    ouch: tuple[OuchPortConfig, ...] = Field(default_factory=_default_ouch_ports)
+    dropcopy: DropCopyConfig = DropCopyConfig()
+    fix: FixConfig = FixConfig()
+    marketdata: MarketDataConfig = MarketDataConfig()
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, symbols):
+        for s in symbols:
+            if not 1 <= len(s) <= 8 or not s.isascii() or s != s.strip():
+                raise ValueError(f"symbol {s!r} must be 1-8 ASCII characters (ITCH 5.0 §1)")
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("duplicate symbol")
+        return symbols
+
+    @field_validator("ouch")
+    @classmethod
+    def _unique_ports(cls, ports):
+        names = [p.name for p in ports]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate OUCH port name in {names}")
+        return ports
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for e in error.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key {where!r}")
+        else:
+            lines.append(f"{where}: {e['msg']}")
+    return "; ".join(lines)
+
+
+def parse_config(data: dict, source: str = "config") -> VenueConfig:
+    """Validate a TOML-shaped dict; errors name the offending key."""
+    try:
+        return VenueConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error)}") from None
+
+
+def load_config(path: str | Path | None = None) -> VenueConfig:
+    """Read ``path`` (TOML); ``None`` gives the defaults."""
+    if path is None:
+        return VenueConfig()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, str(path))
