@@ -33,7 +33,8 @@ class MoldListener:
                  first_sequence: int = 1, request_timeout: float = 0.1,
                  request_cap: int = MAX_MESSAGES, max_buffered: int = 10_000,
                  on_message: Callable[[int, bytes], object] | None = None,
-                 drop: Callable[[MoldPacket], bool] | None = None):
+                 drop: Callable[[MoldPacket], bool] | None = None,
+                 receive_buffer: int = 4 << 20):
         self.host, self.port = host, port
         self.rerequest = rerequest
         self.interface = interface
@@ -45,11 +46,13 @@ class MoldListener:
         self.on_message = on_message
         #: loss injection for tests: a live packet for which it returns True is discarded
         self.drop = drop
+        self.receive_buffer = receive_buffer
         self.messages: list[tuple[int, bytes]] = []
         self.ended = False
         self.stats: Counter[str] = Counter()
         self._announced = first_sequence   # highest "next" any packet announced
         self._buffer: dict[int, MoldPacket] = {}
+        self._requested_at: int | None = None  # next_sequence when the last request went out
         self._transport: asyncio.DatagramTransport | None = None
         self._request_task: asyncio.Task | None = None
         self._progress = asyncio.Event()
@@ -65,6 +68,9 @@ class MoldListener:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # a burst of small packets must not overflow the default buffer (capped by
+            # the kernel's rmem_max)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
             if is_multicast(self.host):
                 sock.bind((self.host, self.port))
                 membership = socket.inet_aton(self.host) + socket.inet_aton(self.interface)
@@ -133,13 +139,15 @@ class MoldListener:
             self._announce(packet.next_sequence)
             self._accept(packet)
             self._drain()
+            if self.next_sequence < self._announced and self.next_sequence != self._requested_at:
+                self._request()  # a reply (or a live packet) moved us on: ask for the rest
         self._progress.set()
 
     def _announce(self, next_sequence: int) -> None:
         if next_sequence > self._announced:
             self._announced = next_sequence
-            if next_sequence > self.next_sequence:
-                self._request()
+            if next_sequence > self.next_sequence and self.next_sequence != self._requested_at:
+                self._request()  # a new gap (one request per position; the timer retries)
 
     def _accept(self, packet: MoldPacket) -> None:
         start, end = packet.sequence, packet.next_sequence
@@ -178,13 +186,14 @@ class MoldListener:
             return
         request = MoldRequest(self.session, self.next_sequence, count)
         self._transport.sendto(request.encode(), self.rerequest)
+        self._requested_at = self.next_sequence
         self.stats["requests"] += 1
 
     async def _requests(self) -> None:
         while True:
             await asyncio.sleep(self.request_timeout)
             if self.next_sequence < self._announced:
-                self._request()
+                self._request()  # the last request or its reply may have been lost
 
 
 class _Protocol(asyncio.DatagramProtocol):
