@@ -1,0 +1,211 @@
+"""Engine events → ITCH 5.0: the published feed rebuilds exactly the engine's book.
+
+A subscriber decodes every message with ``tick2trade.proto.itch`` and
+applies it to the reference book ``tick2trade.sim.model.book`` plus a FIFO
+per price level (time priority, ITCH 5.0 §5); after every engine request
+both must equal the engine's displayed book.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import defaultdict
+
+import pytest
+
+from tick2trade.proto import itch
+from tick2trade.sim.model.book import OrderBook
+from tick2trade.sim.venue.engine import (
+    Executed,
+    MatchingEngine,
+    OrderRequest,
+    SelfMatch,
+    Side,
+    TimeInForce,
+)
+from tick2trade.sim.venue.marketdata.feed import ItchFeed
+
+SYMBOLS = ("AAPL", "MSFT", "ZVZZT")
+
+
+class Subscriber:
+    """Rebuilds the book from ITCH: the reference book plus per-level FIFO order."""
+
+    def __init__(self):
+        self.book = OrderBook()
+        self.raw: list[bytes] = []
+        self.decoded: list[itch.Message] = []
+        self.orders: dict[int, list] = {}          # ref → [locate, side, price, shares]
+        self.queues: dict[tuple, list[int]] = defaultdict(list)
+
+    def __call__(self, raw: bytes) -> None:
+        msg = itch.decode(raw)
+        assert itch.encode(msg) == raw
+        self.raw.append(raw)
+        self.decoded.append(msg)
+        self.book.apply(msg)
+        t = msg.TYPE
+        if t in "AF":
+            self._add(msg.order_ref, msg.stock_locate, msg.side, msg.price, msg.shares)
+        elif t in "ECX":
+            o = self.orders[msg.order_ref]
+            o[3] -= msg.cancelled_shares if t == "X" else msg.executed_shares
+            assert o[3] >= 0
+            if not o[3]:
+                self._remove(msg.order_ref)
+        elif t == "D":
+            self._remove(msg.order_ref)
+        elif t == "U":
+            locate, side, _, _ = self._remove(msg.original_order_ref)
+            self._add(msg.new_order_ref, locate, side, msg.price, msg.shares)
+
+    def _add(self, ref, locate, side, price, shares):
+        assert ref not in self.orders
+        self.orders[ref] = [locate, side, price, shares]
+        self.queues[(locate, side, price)].append(ref)
+
+    def _remove(self, ref):
+        o = self.orders.pop(ref)
+        self.queues[tuple(o[:3])].remove(ref)
+        return o
+
+    def depth(self, locate: int, side: str) -> list[tuple[int, list[tuple[int, int]]]]:
+        prices = sorted({p for (loc, s, p), q in self.queues.items()
+                         if loc == locate and s == side and q}, reverse=side == "B")
+        return [(p, [(r, self.orders[r][3]) for r in self.queues[(locate, side, p)]])
+                for p in prices]
+
+
+def engine_depth(engine: MatchingEngine, symbol: str, side: Side):
+    out = []
+    for level in engine.depth(symbol, side):
+        orders = [(o.order_ref, o.leaves) for o in level.orders if o.displayed]
+        if orders:
+            out.append((level.price, orders))
+    return out
+
+
+def assert_same_book(engine: MatchingEngine, feed: ItchFeed, sub: Subscriber) -> None:
+    for symbol in engine.symbols:
+        locate = feed.locates.locate(symbol)
+        for side in Side:
+            expected = engine_depth(engine, symbol, side)
+            assert sub.depth(locate, side.value) == expected, (symbol, side)
+            levels = [(p, sum(q for _, q in orders), len(orders)) for p, orders in expected]
+            assert sub.book.levels(locate, side.value) == levels
+    stats = sub.book.stats
+    assert stats.unknown_refs_total == 0 and not stats.overfills and stats.duplicate_adds == 0
+
+
+def make(symbols=SYMBOLS):
+    ticks = itertools.count(34_200_000_000_000, 1_000)
+    engine = MatchingEngine(symbols, clock=lambda: next(ticks))
+    sub = Subscriber()
+    feed = ItchFeed(engine, sub, clock=lambda: 34_100_000_000_000)
+    return engine, feed, sub
+
+
+def test_start_and_end_of_day_frame():
+    engine, feed, sub = make()
+    feed.start_of_day()
+    feed.end_of_day()
+    kinds = [(m.TYPE, getattr(m, "event_code", getattr(m, "stock", None))) for m in sub.decoded]
+    assert kinds == [("S", "O"), ("R", "AAPL"), ("R", "MSFT"), ("R", "ZVZZT"), ("S", "S"),
+                     ("S", "Q"), ("S", "M"), ("S", "E"), ("S", "C")]
+    directory = [m for m in sub.decoded if m.TYPE == "R"]
+    assert [m.stock_locate for m in directory] == [1, 2, 3]
+    assert sub.book.symbols == {1: "AAPL", 2: "MSFT", 3: "ZVZZT"}
+    assert all(m.stock_locate == 0 for m in sub.decoded if m.TYPE == "S")
+
+
+def test_each_book_change_maps_to_its_itch_message():
+    engine, feed, sub = make()
+    feed.start_of_day()
+    sub.decoded.clear()
+    engine.submit(OrderRequest("p1", 1, "AAPL", Side.SELL, 100, 1_500_000))
+    engine.submit(OrderRequest("p1", 2, "AAPL", Side.SELL, 50, 1_500_100, attribution="ABCD"))
+    engine.submit(OrderRequest("p2", 1, "AAPL", Side.BUY, 30, 1_500_000))        # E
+    engine.cancel("p1", 1, remaining=20)                                         # X 50
+    engine.replace("p1", 2, 3, qty=80, price=1_500_200)                          # U
+    engine.cancel("p1", 3)                                                       # D
+    engine.halt("AAPL", True)
+    engine.halt("AAPL", False)
+    types = [m.TYPE for m in sub.decoded]
+    assert types == ["A", "F", "E", "X", "U", "D", "H", "H"]
+    add, mpid, execute, cancel, replace, delete, halt, resume = sub.decoded
+    assert (add.side, add.shares, add.stock, add.price, add.stock_locate) == \
+        ("S", 100, "AAPL", 1_500_000, 1)
+    assert mpid.attribution == "ABCD"
+    assert (execute.order_ref, execute.executed_shares, execute.match_number) == \
+        (add.order_ref, 30, 1)
+    assert (cancel.order_ref, cancel.cancelled_shares) == (add.order_ref, 50)
+    assert replace.original_order_ref == mpid.order_ref and replace.shares == 80
+    assert replace.new_order_ref not in (add.order_ref, mpid.order_ref)
+    assert delete.order_ref == replace.new_order_ref
+    assert (halt.trading_state, resume.trading_state) == ("H", "T")
+    timestamps = [m.timestamp for m in sub.decoded]
+    assert timestamps == sorted(timestamps) and timestamps[0] >= 34_200_000_000_000
+    assert_same_book(engine, feed, sub)
+
+
+def test_trade_against_a_hidden_order_is_printed_as_p():
+    engine, feed, sub = make()
+    feed.start_of_day()
+    sub.decoded.clear()
+    engine.submit(OrderRequest("p1", 1, "MSFT", Side.BUY, 100, 3_000_000, displayed=False))
+    events = engine.submit(OrderRequest("p2", 1, "MSFT", Side.SELL, 40, 2_990_000))
+    (trade,) = sub.decoded
+    executed = next(e for e in events if isinstance(e, Executed))
+    assert trade.TYPE == "P"
+    assert (trade.order_ref, trade.side, trade.shares, trade.stock, trade.price,
+            trade.match_number) == (0, "B", 40, "MSFT", 3_000_000, executed.match_number)
+
+
+def test_symbol_without_directory_gets_one_before_its_first_message():
+    engine, feed, sub = make()
+    engine.submit(OrderRequest("p1", 1, "ZVZZT", Side.BUY, 100, 100_000))
+    assert [m.TYPE for m in sub.decoded] == ["R", "A"]
+    assert sub.decoded[1].stock_locate == sub.decoded[0].stock_locate == 1
+
+
+def _random_request(engine: MatchingEngine, rng: random.Random, ids) -> None:
+    owners = ("p1", "p2", "p3")
+    live = engine.orders()
+    roll = rng.random()
+    if live and roll < 0.25:
+        o = rng.choice(live)
+        engine.cancel(o.owner, o.client_id, remaining=rng.choice([0, 0, max(0, o.leaves - 10)]))
+    elif live and roll < 0.45:
+        o = rng.choice(live)
+        engine.replace(o.owner, o.client_id, next(ids), qty=rng.randint(1, 300),
+                       price=o.price + rng.choice([0, 0, -100, 100]))
+    elif roll < 0.47:
+        symbol = rng.choice(SYMBOLS)
+        engine.halt(symbol, not engine.is_halted(symbol))
+    else:
+        side = rng.choice(list(Side))
+        mid = 1_000_000
+        price = mid + rng.randint(-5, 5) * 100
+        engine.submit(OrderRequest(
+            rng.choice(owners), next(ids), rng.choice(SYMBOLS), side, rng.randint(1, 400),
+            None if rng.random() < 0.05 else price,
+            TimeInForce.IOC if rng.random() < 0.1 else TimeInForce.DAY,
+            displayed=rng.random() > 0.1,
+            self_match=rng.choice(list(SelfMatch)),
+            attribution=rng.choice([None, None, "MPID"])))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_requests_published_feed_rebuilds_the_engine_book(seed):
+    rng = random.Random(seed)
+    engine, feed, sub = make()
+    feed.start_of_day()
+    ids = itertools.count(1000)
+    for _ in range(400):
+        _random_request(engine, rng, ids)
+        assert_same_book(engine, feed, sub)
+    executions = [m for m in sub.decoded if m.TYPE in "EP"]
+    assert executions, "the random flow should trade"
+    matches = [m.match_number for m in executions]
+    assert len(set(matches)) == len(matches)
