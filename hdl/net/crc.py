@@ -12,12 +12,14 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from tick2trade.proto.net import FCS_RESIDUE
+
 __all__ = ["INIT", "POLY_REFLECTED", "RESIDUE", "Crc32", "crc_matrix"]
 
 POLY_REFLECTED = 0xEDB88320
 INIT = 0xFFFFFFFF
 #: register value after a good frame plus its FCS (``~zlib.crc32(frame + fcs)``)
-RESIDUE = 0xDEBB20E3
+RESIDUE = FCS_RESIDUE ^ 0xFFFFFFFF
 
 
 def _step(state: int, data: bytes) -> int:

@@ -1,0 +1,209 @@
+"""XGMII MAC receiver: preamble/SFD, FCS check and strip, length and control checks.
+
+IEEE 802.3 §46.3 (XGMII, start in lane 0 or 4, terminate in any lane), §3.2
+(frame: preamble, SFD, destination MAC ... FCS), §3.2.9 (FCS), §4.2.4.2.2
+(minimum frame 64 bytes). Cut-through: beats are forwarded as they arrive,
+one column behind the wire (the FCS may straddle two columns); ``error`` on
+the ``last`` beat says the frame is bad (FCS, runt, giant, control error).
+Runts that end before any beat went out are dropped without output. Each
+frame is counted once in :class:`~.stats.MacRxStats`.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...layouts import TIMESTAMP_WIDTH, MacBeat, mac_stream
+from ..crc import Crc32
+from ..lanes import keep_of
+from .lane_align import LaneAligner
+from .overflow import OverflowGuard
+from .stats import MacRxStats
+from .xgmii import LANES, PREAMBLE, SFD, START, TERMINATE, XgmiiSignature
+
+__all__ = ["MIN_FRAME", "XgmiiRx", "XgmiiRxCore"]
+
+#: shortest legal frame, FCS included (IEEE 802.3 §4.4.2)
+MIN_FRAME = 64
+#: default longest frame, FCS included: 1518 + an 802.1Q tag
+DEFAULT_MAX_FRAME = 1522
+FCS_BYTES = 4
+
+
+class XgmiiRxCore(wiring.Component):
+    """The receiver proper, on lane-0-aligned XGMII columns; its output cannot stall."""
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME):
+        self.max_frame = max_frame
+        super().__init__({
+            "xgmii": In(XgmiiSignature()),
+            "timestamp": In(TIMESTAMP_WIDTH),
+            "o": Out(stream.Signature(MacBeat, always_ready=True)),
+            "stats": Out(MacRxStats()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.crc = crc = Crc32()
+        d, c = self.xgmii.data, self.xgmii.ctrl
+        lane = [d[8 * i:8 * i + 8] for i in range(LANES)]
+
+        is_start = c[0] & (lane[0] == START)
+        preamble_ok = (c == 0b0000_0001) & (lane[LANES - 1] == SFD)
+        for i in range(1, LANES - 1):
+            preamble_ok &= lane[i] == PREAMBLE
+        # first control lane (LANES when the column is all data)
+        ctrl_lane = Signal(range(LANES + 1))
+        m.d.comb += ctrl_lane.eq(LANES)
+        for i in reversed(range(LANES)):
+            with m.If(c[i]):
+                m.d.comb += ctrl_lane.eq(i)
+        ctrl_char = Signal(8)
+        with m.Switch(ctrl_lane):
+            for i in range(LANES):
+                with m.Case(i):
+                    m.d.comb += ctrl_char.eq(lane[i])
+
+        in_frame = Signal()
+        first_col = Signal()            # next data column is the frame's first
+        count = Signal(range(self.max_frame + 2 * LANES + 1))   # bytes so far, FCS included
+        giant = Signal()
+        emitted = Signal()              # a beat of this frame went out
+        pend = Signal(64)               # the newest column, held until the FCS is located
+        pend_valid = Signal()
+        stamp = Signal(TIMESTAMP_WIDTH)
+        fin = Signal()                  # emit ``pend`` as the last beat next cycle
+        fin_keep = Signal(range(LANES + 1))
+        fin_runt = Signal()
+        fin_giant = Signal()
+        fin_ctrl = Signal()
+
+        out = self.o.payload
+        m.d.sync += self.o.valid.eq(0)
+
+        def emit(data, keep, last=0, error=0):
+            m.d.sync += [
+                self.o.valid.eq(1), out.data.eq(data), out.keep.eq(keep),
+                out.first.eq(~emitted), out.last.eq(last), out.error.eq(error),
+                out.timestamp.eq(stamp), emitted.eq(1),
+            ]
+
+        def bump(name):
+            counter = getattr(self.stats, name)
+            m.d.sync += counter.eq(counter + 1)
+
+        # Finish the frame whose terminate column came last cycle: the CRC is ready.
+        with m.If(fin):
+            bad_fcs = ~crc.residue_ok
+            emit(pend, keep_of(fin_keep), last=1,
+                 error=bad_fcs | fin_runt | fin_giant | fin_ctrl)
+            m.d.sync += [fin.eq(0), pend_valid.eq(0)]
+            with m.If(fin_ctrl):
+                bump("ctrl_errors")
+            with m.Elif(fin_giant):
+                bump("giants")
+            with m.Elif(fin_runt):
+                bump("runts")
+            with m.Elif(bad_fcs):
+                bump("crc_errors")
+            with m.Else():
+                bump("frames")
+
+        m.d.comb += [crc.data.eq(d), crc.first.eq(first_col)]
+        with m.If(is_start):
+            with m.If(in_frame):
+                # a new start before the terminate: close the cut frame in error
+                bump("ctrl_errors")
+                with m.If(pend_valid):
+                    emit(pend, 0xFF, last=1, error=1)
+            m.d.sync += [in_frame.eq(preamble_ok), first_col.eq(1), count.eq(0), giant.eq(0),
+                         emitted.eq(0), pend_valid.eq(0), stamp.eq(self.timestamp)]
+            with m.If(~preamble_ok):
+                bump("ctrl_errors")
+        with m.Elif(in_frame):
+            with m.If(ctrl_lane == LANES):
+                m.d.comb += [crc.valid.eq(1), crc.keep.eq(0xFF)]
+                m.d.sync += [first_col.eq(0), count.eq(count + LANES)]
+                with m.If(giant | (count + LANES > self.max_frame)):
+                    m.d.sync += giant.eq(1)   # keep counting, stop forwarding
+                with m.Else():
+                    with m.If(pend_valid):
+                        emit(pend, 0xFF)
+                    m.d.sync += [pend.eq(d), pend_valid.eq(1)]
+            with m.Elif(ctrl_char == TERMINATE):
+                n = ctrl_lane
+                total = count + n
+                m.d.comb += [crc.valid.eq(1), crc.keep.eq(keep_of(n))]
+                runt = total < MIN_FRAME
+                too_long = giant | (total > self.max_frame)
+                m.d.sync += [in_frame.eq(0), first_col.eq(0), fin_runt.eq(runt),
+                             fin_giant.eq(too_long), fin_ctrl.eq(0)]
+                with m.If(n > FCS_BYTES):
+                    # the terminate column still carries n-4 frame bytes
+                    with m.If(pend_valid & ~too_long):
+                        emit(pend, 0xFF)
+                    with m.If(~too_long):
+                        m.d.sync += pend.eq(d)
+                    m.d.sync += [fin_keep.eq(n - FCS_BYTES), pend_valid.eq(1)]
+                    went_out = emitted | (pend_valid & ~too_long)
+                with m.Else():
+                    m.d.sync += fin_keep.eq(n + LANES - FCS_BYTES)
+                    went_out = emitted
+                with m.If(runt & ~went_out):
+                    bump("runts")           # nothing forwarded yet: drop silently
+                    m.d.sync += pend_valid.eq(0)
+                with m.Else():
+                    m.d.sync += fin.eq(1)
+            with m.Else():
+                # /E/ or another control character inside the frame
+                m.d.sync += [in_frame.eq(0), first_col.eq(0)]
+                with m.If(pend_valid):
+                    m.d.sync += [fin.eq(1), fin_keep.eq(LANES), fin_ctrl.eq(1)]
+                with m.Else():
+                    bump("ctrl_errors")
+        return m
+
+
+class XgmiiRx(wiring.Component):
+    """XGMII MAC receiver with lane-4 alignment and an output buffer.
+
+    Ports
+    -----
+    xgmii : In(XgmiiSignature)
+        The PHY's receive columns, one per cycle (never stalls).
+    timestamp : In(64)
+        Free-running cycle counter (:class:`~tick2trade.hdl.timestamp.Timestamp`),
+        sampled at the start column of each frame.
+    o : Out(mac_stream())
+        Frames, destination MAC first, FCS stripped; ``error`` on ``last``.
+        If ``o`` stalls long enough to fill the buffer, frames are cut and
+        counted in ``stats.overflows`` (see :mod:`.overflow`).
+    stats : Out(MacRxStats)
+        Frame counters by outcome.
+    """
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, buffer_depth: int = 32):
+        self.max_frame = max_frame
+        self.buffer_depth = buffer_depth
+        super().__init__({
+            "xgmii": In(XgmiiSignature()),
+            "timestamp": In(TIMESTAMP_WIDTH),
+            "o": Out(mac_stream()),
+            "stats": Out(MacRxStats()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.align = align = LaneAligner()
+        m.submodules.core = core = XgmiiRxCore(self.max_frame)
+        m.submodules.guard = guard = OverflowGuard(self.buffer_depth)
+        m.d.comb += [align.i.data.eq(self.xgmii.data), align.i.ctrl.eq(self.xgmii.ctrl),
+                     core.timestamp.eq(self.timestamp)]
+        wiring.connect(m, align.o, core.xgmii)
+        wiring.connect(m, core.o, guard.i)
+        wiring.connect(m, guard.o, wiring.flipped(self.o))
+        for name in MacRxStats().members:
+            if name != "overflows":
+                m.d.comb += getattr(self.stats, name).eq(getattr(core.stats, name))
+        m.d.comb += self.stats.overflows.eq(guard.overflows)
+        return m

@@ -1,0 +1,270 @@
+"""Ethernet II / IPv4 / UDP receive parser: filter frames, forward the UDP payload realigned.
+
+IEEE 802.3 §3.2 (Ethernet II header), IEEE 802.1Q §9 (one 0x8100 tag),
+RFC 791 §3.1 (IPv4 header, options by IHL, fragments), RFC 1071 (header
+checksum), RFC 768 (UDP header). The payload (the MoldUDP64 packet) leaves
+starting at lane 0 of its first beat, cut to the UDP length, so Ethernet
+padding and capture trailers are dropped.
+
+Header fields are 16-bit words at even byte offsets (14/18-byte Ethernet
+header, 4-byte IHL units), so each is captured from one beat. The whole
+header is known once the beat that holds its last byte was accepted; output
+lags input by one beat, so every decision uses registered fields. The header
+ends at an even offset that is 2 mod 4, and the payload is shifted by that
+offset mod 8 (a two-beat byte shifter).
+
+The last payload beat is held until the frame's last beat arrives, so its
+``error`` carries the MAC's verdict (FCS, ...) and a short-frame check
+(frame ends before the IPv4 total length). A frame that ends in error after
+payload beats went out is closed by a beat with ``last=1, error=1`` (its
+``keep`` may be 0). One idle cycle per frame flushes the held beat; the
+input otherwise keeps up with one beat per cycle.
+"""
+
+import enum
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from tick2trade.proto.net import (
+    ETH_HEADER_LEN,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_VLAN,
+    IP_FLAG_MF,
+    IP_FRAG_MASK,
+    IPPROTO_UDP,
+    UDP_HEADER_LEN,
+    VLAN_TAG_LEN,
+)
+
+from ..layouts import BYTES_PER_BEAT, TIMESTAMP_WIDTH, mac_stream, udp_stream
+from .lanes import keep_of
+from .udp_rx_config import UDP_RX_COUNTERS, UdpRxConfigSignature, UdpRxStats
+
+__all__ = ["Drop", "UdpRx"]
+
+BROADCAST = (1 << 48) - 1
+WORDS_PER_BEAT = BYTES_PER_BEAT // 2
+_MAX_BEAT = 15          # beat index saturates here (headers end by beat 10)
+
+
+class Drop(enum.IntEnum):
+    """Why a frame was not forwarded; checked in this order (see ``UDP_RX_COUNTERS``)."""
+
+    NONE = 0
+    DST_MAC = 1
+    NOT_IPV4 = 2
+    IP_CHECKSUM = 3
+    FRAGMENTS = 4
+    NOT_UDP = 5
+    BAD_LENGTH = 6
+    DST_PORT = 7
+
+
+class UdpRx(wiring.Component):
+    """Ports
+    -----
+    i : In(mac_stream())
+        Frames from the MAC (``error`` meaningful on ``last``); idle gaps allowed.
+    o : Out(udp_stream())
+        UDP payloads of accepted frames; may be back-pressured.
+    config : In(UdpRxConfigSignature)
+        Own MAC, multicast group table, broadcast policy, UDP port table,
+        IPv4 checksum check enable.
+    stats : Out(UdpRxStats)
+        One counter per outcome; every frame is counted once.
+    """
+
+    def __init__(self, groups: int = 4, ports: int = 4, line: int = 0):
+        self.line = line
+        super().__init__({
+            "i": In(mac_stream()),
+            "o": Out(udp_stream()),
+            "config": In(UdpRxConfigSignature(groups, ports)),
+            "stats": Out(UdpRxStats()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        beat = self.i.payload
+        out = self.o.payload
+
+        # --- beat bookkeeping ---------------------------------------------------------------
+        idx = Signal(range(_MAX_BEAT + 1))          # index of the incoming beat in its frame
+        nbytes = Signal(16)                          # bytes accepted in this frame
+        hold = Signal.like(beat.data, name="hold")  # previous beat, one behind the input
+        hold_idx = Signal(range(_MAX_BEAT + 1))
+        hold_error = Signal()
+        hold_valid = Signal()
+        flush = Signal()                             # the frame's last beat is in ``hold``
+        out_free = ~self.o.valid | self.o.ready
+        accept = Signal()
+        m.d.comb += [self.i.ready.eq(~flush & out_free), accept.eq(self.i.valid & self.i.ready)]
+
+        lanes = [beat.data[8 * k:8 * k + 8] for k in range(BYTES_PER_BEAT)]
+        words = [Cat(lanes[2 * k + 1], lanes[2 * k]) for k in range(WORDS_PER_BEAT)]
+
+        # --- captured header fields ---------------------------------------------------------
+        mac_ok = Signal()
+        stamp = Signal(TIMESTAMP_WIDTH)
+        vlan = Signal()
+        type_outer = Signal(16)
+        type_inner = Signal(16)
+        vihl_plain = Signal(8)
+        vihl_tagged = Signal(8)
+        ip_total = Signal(16)
+        ip_frag = Signal(16)
+        ip_proto = Signal(8)
+        udp_port = Signal(16)
+        udp_len = Signal(16)
+        csum = Signal(24)
+
+        ethertype = Mux(vlan, type_inner, type_outer)
+        vihl = Mux(vlan, vihl_tagged, vihl_plain)
+        ihl = vihl[0:4]
+        ihl_eff = Mux(ihl < 5, 5, ihl)
+        ip_word = Mux(vlan, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
+        ip_start = Mux(vlan, ETH_HEADER_LEN + VLAN_TAG_LEN, ETH_HEADER_LEN)
+        udp_word = Signal(6)
+        header_len = Signal(7)                 # bytes up to the UDP payload
+        m.d.comb += [udp_word.eq(ip_word + 2 * ihl_eff),
+                     header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
+        last_header_beat = (header_len - 1)[3:]
+        shift = header_len[0:3]
+
+        def capture(word_pos, target, low_byte=False):
+            with m.If(idx == word_pos[2:]):
+                with m.Switch(word_pos[0:2]):
+                    for k in range(WORDS_PER_BEAT):
+                        with m.Case(k):
+                            m.d.sync += target.eq(words[k][0:8] if low_byte else words[k])
+
+        with m.If(accept):
+            with m.Switch(idx):
+                with m.Case(0):
+                    dst = Cat(*reversed(lanes[0:6]))
+                    group_hit = Cat(*(cfg.group_valid[g] & (cfg.group_mac[g] == dst)
+                                      for g in range(len(cfg.group_valid)))).any()
+                    m.d.sync += [
+                        mac_ok.eq((dst == cfg.own_mac) | group_hit
+                                  | (cfg.accept_broadcast & (dst == BROADCAST))),
+                        stamp.eq(beat.timestamp),
+                    ]
+                with m.Case(1):
+                    m.d.sync += [type_outer.eq(words[2]), vlan.eq(words[2] == ETHERTYPE_VLAN),
+                                 vihl_plain.eq(lanes[6])]
+                with m.Case(2):
+                    m.d.sync += [type_inner.eq(words[0]), vihl_tagged.eq(lanes[2])]
+            with m.If(idx >= 2):
+                capture(ip_word + 1, ip_total)
+                capture(ip_word + 3, ip_frag)
+                capture(ip_word + 4, ip_proto, low_byte=True)
+                capture(udp_word + 1, udp_port)
+                capture(udp_word + 2, udp_len)
+            # IPv4 header checksum: sum the words inside [ip_word, ip_word + 2*IHL)
+            vlan_now = Mux(idx == 1, words[2] == ETHERTYPE_VLAN, vlan)
+            first_word = Mux(vlan_now, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
+            terms = []
+            for k in range(WORDS_PER_BEAT):
+                pos = Cat(Const(k, 2), idx)
+                inside = (idx >= 1) & (pos >= first_word) & (pos < first_word + 2 * ihl_eff)
+                terms.append(Mux(inside, words[k], 0))
+            partial = terms[0] + terms[1] + terms[2] + terms[3]
+            m.d.sync += [csum.eq(Mux(idx == 0, 0, csum) + partial),
+                         idx.eq(Mux(idx == _MAX_BEAT, idx, idx + 1)),
+                         nbytes.eq(nbytes + sum(beat.keep[k] for k in range(BYTES_PER_BEAT))),
+                         hold.eq(beat.data), hold_idx.eq(idx), hold_error.eq(beat.error),
+                         hold_valid.eq(1), flush.eq(beat.last)]
+
+        # --- verdict (registered fields, valid once ``hold_idx >= last_header_beat``) -------
+        fold1 = Signal(17)
+        m.d.comb += fold1.eq(csum[0:16] + csum[16:])
+        csum_ok = (fold1[0:16] + fold1[16]) == 0xFFFF
+        ip_header_bytes = Cat(Const(0, 2), ihl)
+        port_hit = Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
+                         for p in range(len(cfg.port_valid)))).any()
+        reason = Signal(Drop)
+        with m.If(~mac_ok):
+            m.d.comb += reason.eq(Drop.DST_MAC)
+        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
+            m.d.comb += reason.eq(Drop.NOT_IPV4)
+        with m.Elif(cfg.check_ip_checksum & ~csum_ok):
+            m.d.comb += reason.eq(Drop.IP_CHECKSUM)
+        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
+            m.d.comb += reason.eq(Drop.FRAGMENTS)
+        with m.Elif(ip_proto != IPPROTO_UDP):
+            m.d.comb += reason.eq(Drop.NOT_UDP)
+        with m.Elif((ip_total < ip_header_bytes + UDP_HEADER_LEN) | (udp_len <= UDP_HEADER_LEN)
+                    | (udp_len > ip_total - ip_header_bytes)):
+            m.d.comb += reason.eq(Drop.BAD_LENGTH)
+        with m.Elif(~port_hit):
+            m.d.comb += reason.eq(Drop.DST_PORT)
+        header_done = hold_idx >= last_header_beat
+        passed = header_done & (reason == Drop.NONE)
+        short = nbytes < ip_start + ip_total
+        end_error = hold_error | short
+
+        # --- payload: one output beat per step -----------------------------------------------
+        step = Signal()
+        m.d.comb += step.eq((accept & hold_valid) | (flush & out_free))
+        rem = Signal(16)              # payload bytes not yet formed
+        rem_now = Mux(hold_idx == last_header_beat, udp_len - UDP_HEADER_LEN, rem)
+        emitted = Signal()
+        staged = Signal()             # the final payload beat waits for the frame's end
+        next_data = Mux(flush, 0, beat.data)
+        formed = (Cat(hold, next_data) >> Cat(Const(0, 3), shift))[:64]
+        final = rem_now <= BYTES_PER_BEAT
+
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+
+        def load(last, error=0):
+            m.d.sync += [out.data.eq(formed), out.first.eq(~emitted), out.last.eq(last),
+                         out.error.eq(error), out.dst_port.eq(udp_port),
+                         out.timestamp.eq(stamp), out.line.eq(self.line),
+                         out.keep.eq(Mux(final, keep_of(rem_now[0:4]), 0xFF)),
+                         emitted.eq(1),
+                         rem.eq(Mux(final, 0, rem_now - BYTES_PER_BEAT))]
+
+        with m.If(step):
+            with m.If(passed & (rem_now != 0)):
+                with m.If(~final):
+                    load(last=0)
+                    m.d.sync += self.o.valid.eq(1)
+                with m.Elif(flush):
+                    load(last=1, error=end_error)
+                    m.d.sync += self.o.valid.eq(1)
+                with m.Else():
+                    load(last=1)
+                    m.d.sync += staged.eq(1)
+            with m.Elif(flush & staged):
+                m.d.sync += [self.o.valid.eq(1), out.error.eq(end_error), staged.eq(0)]
+
+        # --- end of frame: count once, reset -------------------------------------------------
+        def bump(name):
+            counter = getattr(self.stats, name)
+            m.d.sync += counter.eq(counter + 1)
+
+        with m.If(flush & out_free):
+            m.d.sync += [flush.eq(0), hold_valid.eq(0), idx.eq(0), nbytes.eq(0),
+                         emitted.eq(0), staged.eq(0), rem.eq(0)]
+            with m.If(hold_error):
+                bump("mac_errors")
+            with m.Elif(~header_done):
+                bump("truncated")
+            with m.Else():
+                with m.Switch(reason):
+                    for drop in Drop:
+                        if drop is not Drop.NONE:
+                            with m.Case(drop):
+                                bump(drop.name.lower())
+                    with m.Default():
+                        with m.If(short):
+                            bump("truncated")
+                        with m.Else():
+                            bump("packets")
+        assert set(UDP_RX_COUNTERS) == {"packets", "mac_errors", "truncated"} | {
+            d.name.lower() for d in Drop if d is not Drop.NONE}
+        return m
