@@ -105,7 +105,11 @@ class ReplayConfig(_Frozen):
     capture: Path | None = None
     #: 1.0 = real time, N = N times faster, 0 = as fast as possible
     speed: float = Field(default=1.0, ge=0)
-    #: only these symbols are replayed (empty = every symbol of ``symbols``)
+    #: pace by the pcap capture times or by the ITCH timestamps (a BinaryFILE has only these)
+    timestamps: Literal["capture", "itch"] = "capture"
+    #: idle stretches of the capture longer than this many seconds are cut to it (None = keep)
+    max_gap: float | None = Field(default=None, ge=0)
+    #: only these symbols are replayed (empty = every symbol of the capture)
     symbols: tuple[str, ...] = ()
 
 
@@ -113,20 +117,27 @@ class MarketDataConfig(_Frozen):
     """ITCH 5.0 over MoldUDP64: destination, re-request port, MTU, batching, heartbeats."""
 
     enabled: bool = True
-    #: MoldUDP64 destination (multicast or unicast)
+    #: MoldUDP64 destination (multicast group, or a unicast address)
     group: str = "233.54.12.111"
     port: int = Field(default=26477, ge=0, le=65535)
-    #: local interface address the packets leave from
+    #: local interface address the packets leave from (and the multicast interface)
     interface: str = "127.0.0.1"
     ttl: int = Field(default=1, ge=0, le=255)
-    #: MoldUDP64 re-request server (UDP)
+    #: multicast packets are looped back to listeners on this host
+    loopback: bool = True
+    #: MoldUDP64 re-request server (UDP, bound on the venue's ``host``)
     rerequest_port: int = Field(default=26478, ge=0, le=65535)
-    #: MoldUDP64 session name (10 characters at most)
-    session: str = Field(default="T2T0000001", min_length=1, max_length=10)
+    #: MoldUDP64 session name (10 characters at most; space-padded on the left)
+    session: str = Field(default="T2T0000001", min_length=1, max_length=10,
+                         pattern=r"^[\x20-\x7e]+$")
+    #: IP MTU; a packet's UDP payload is at most mtu - 28 bytes
     mtu: int = Field(default=1500, ge=128, le=9000)
     #: seconds to gather messages into one packet (0 = one engine request per packet)
     batch_interval: float = Field(default=0.0, ge=0)
+    #: a heartbeat after this many idle seconds (MoldUDP64 §2.3)
     heartbeat_interval: float = Field(default=1.0, gt=0)
+    #: messages kept for re-requests (None = the whole session)
+    retransmit_limit: int | None = Field(default=None, ge=1)
     replay: ReplayConfig = ReplayConfig()
 
 
