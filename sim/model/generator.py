@@ -20,7 +20,6 @@ balanced. The same seed and parameters always give the same bytes.
 
 from __future__ import annotations
 
-import math
 import random
 import string
 from collections.abc import Iterator
@@ -41,6 +40,9 @@ _TICKERS = ("AAPL MSFT NVDA AMZN META GOOGL GOOG TSLA AVGO COST NFLX AMD PEP ADB
             "LULU DLTR WBD ILMN WBA SIRI SPY QQQ IWM XLF IVOO RETL SQQQ TQQQ SOXL").split()
 #: order-flow mix (per mille) when the live book is at its target size
 _MIX = (("A", 430), ("F", 20), ("D", 330), ("U", 90), ("E", 60), ("C", 10), ("X", 60))
+#: flow message kinds as small ints: adds first, then the ones that name a live order
+_KINDS = "AFDUECX"
+_A, _F, _D, _U, _E, _C, _X = range(len(_KINDS))
 #: the share sizes orders are drawn from (mostly round lots)
 _SIZES = (100,) * 12 + (200,) * 5 + (300, 300, 400, 500, 500, 1000, 1000, 2000, 5000,
                                       1, 10, 25, 50, 75, 150, 250)
@@ -152,91 +154,94 @@ class FlowGenerator:
             reason=reason))
 
     def _flow(self, count: int) -> Iterator[tuple[int, bytes]]:
-        cfg = self.config
-        rnd = self.rng.random
+        cfg, rng = self.config, self.rng
+        rnd = rng.random
         target = cfg.orders_per_symbol * cfg.symbols
+        # precomputed draws, indexed by a uniform random number (keeps the loop cheap)
         mix = _mix_table()
-        orders, live = self.orders, self.live
-        pack_add, pack_addm = fast.packer("A"), fast.packer("F")
+        gaps = [1 + int(rng.expovariate(1 / cfg.mean_gap_ns)) for _ in range(4096)]
+        ticks = [100 * (1 + int(rng.expovariate(1 / 3))) for _ in range(1024)]
+        orders, live, drop = self.orders, self.live, self._drop
+        pack_a, pack_f = fast.packer("A"), fast.packer("F")
         pack_e, pack_c, pack_x = fast.packer("E"), fast.packer("C"), fast.packer("X")
         pack_d, pack_u = fast.packer("D"), fast.packer("U")
-        sizes, busy, mid, symbols = _SIZES, self.busy, self.mid, self.symbols
-        stocks = [b""] + [s.encode().ljust(8) for s in symbols]
-        mean_gap = cfg.mean_gap_ns
+        sizes, busy, mid = _SIZES, self.busy, self.mid
+        n_sizes = len(sizes)
+        stocks = [b""] + [s.encode().ljust(8) for s in self.symbols]
+        mpids = [m.encode() for m in _MPIDS]
         halt_every = cfg.halt_every
-        ts = self.ts
+        ts, next_ref, next_match = self.ts, self.next_ref, self.next_match
         for i in range(count):
-            ts += 1 + int(-math.log(1.0 - rnd()) * mean_gap)
+            ts += gaps[int(rnd() * 4096)]
+            hi, lo = ts >> 32, ts & M32
             if i % halt_every == halt_every - 1:
                 yield ts, self._toggle_pause(ts)
                 continue
-            kind = "A" if len(live) < 2 else mix[int(rnd() * 1000)]
-            if kind in "DUECX" and len(live) < target // 2 and rnd() < 0.5:
-                kind = "A"
-            elif kind in "AF" and len(live) > target and rnd() < 0.5:
-                kind = "D"
-            if kind == "A" or kind == "F":
+            n_live = len(live)
+            kind = mix[int(rnd() * 1000)] if n_live > 1 else _A
+            if kind >= _D:
+                if n_live < target >> 1 and rnd() < 0.5:
+                    kind = _A
+            elif n_live > target and rnd() < 0.5:
+                kind = _D
+            if kind <= _F:
                 locate = busy[int(rnd() * 4096)]
-                buy = rnd() < 0.5
+                m = mid[locate]
                 if rnd() < 0.02:  # the mid walks one tick
-                    mid[locate] = max(100, mid[locate] + (100 if rnd() < 0.5 else -100))
-                offset = 100 * (1 + int(-math.log(1.0 - rnd()) * 3))
-                price = mid[locate] - offset if buy else mid[locate] + offset
-                price = max(100, price)
-                shares = sizes[int(rnd() * len(sizes))]
-                ref = self.next_ref
-                self.next_ref += 1 + int(rnd() * 4)
-                side = 66 if buy else 83  # B / S
-                orders[ref] = [locate, side, price, shares, len(live)]
-                live.append(ref)
-                if kind == "A":
-                    yield ts, pack_add(locate, 0, ts >> 32, ts & M32, ref, side, shares,
-                                       stocks[locate], price)
+                    m = mid[locate] = max(200, m + (100 if rnd() < 0.5 else -100))
+                ref = next_ref
+                next_ref += 1 + int(rnd() * 4)
+                shares = sizes[int(rnd() * n_sizes)]
+                if rnd() < 0.5:
+                    side, price = 66, max(100, m - ticks[int(rnd() * 1024)])  # B
                 else:
-                    mpid = _MPIDS[int(rnd() * len(_MPIDS))].encode()
-                    yield ts, pack_addm(locate, 0, ts >> 32, ts & M32, ref, side, shares,
-                                        stocks[locate], price, mpid)
+                    side, price = 83, m + ticks[int(rnd() * 1024)]  # S
+                orders[ref] = [locate, side, price, shares, n_live]
+                live.append(ref)
+                if kind == _A:
+                    yield ts, pack_a(locate, 0, hi, lo, ref, side, shares, stocks[locate], price)
+                else:
+                    yield ts, pack_f(locate, 0, hi, lo, ref, side, shares, stocks[locate], price,
+                                     mpids[int(rnd() * 8)])
                 continue
-            ref = live[int(rnd() * len(live))]
+            ref = live[int(rnd() * n_live)]
             o = orders[ref]
             locate, side, price, shares = o[0], o[1], o[2], o[3]
-            if kind == "X" and shares < 2:
-                kind = "D"
-            if kind == "D":
-                self._drop(ref)
-                yield ts, pack_d(locate, 0, ts >> 32, ts & M32, ref)
-            elif kind == "U":
-                new_ref = self.next_ref
-                self.next_ref += 1 + int(rnd() * 4)
-                offset = 100 * (1 + int(-math.log(1.0 - rnd()) * 3))
-                new_price = max(100, mid[locate] - offset if side == 66 else
-                                mid[locate] + offset)
-                new_shares = sizes[int(rnd() * len(sizes))]
-                self._drop(ref)
+            if kind == _X and shares < 2:
+                kind = _D
+            if kind == _D:
+                drop(ref)
+                yield ts, pack_d(locate, 0, hi, lo, ref)
+            elif kind == _U:
+                new_ref = next_ref
+                next_ref += 1 + int(rnd() * 4)
+                m = mid[locate]
+                new_price = (max(100, m - ticks[int(rnd() * 1024)]) if side == 66 else
+                             m + ticks[int(rnd() * 1024)])
+                new_shares = sizes[int(rnd() * n_sizes)]
+                drop(ref)
                 orders[new_ref] = [locate, side, new_price, new_shares, len(live)]
                 live.append(new_ref)
-                yield ts, pack_u(locate, 0, ts >> 32, ts & M32, ref, new_ref, new_shares,
-                                  new_price)
-            elif kind == "X":
+                yield ts, pack_u(locate, 0, hi, lo, ref, new_ref, new_shares, new_price)
+            elif kind == _X:
                 cancelled = 1 + int(rnd() * (shares - 1))
                 o[3] = shares - cancelled
-                yield ts, pack_x(locate, 0, ts >> 32, ts & M32, ref, cancelled)
-            else:  # E or C: a fill, often the whole order
+                yield ts, pack_x(locate, 0, hi, lo, ref, cancelled)
+            else:  # E or C: a fill, often of the whole order
                 executed = shares if rnd() < 0.6 else 1 + int(rnd() * shares)
-                executed = min(executed, shares)
-                if executed == shares:
-                    self._drop(ref)
+                if executed >= shares:
+                    executed = shares
+                    drop(ref)
                 else:
                     o[3] = shares - executed
-                match = self.next_match
-                self.next_match += 1 + int(rnd() * 3)
-                if kind == "E":
-                    yield ts, pack_e(locate, 0, ts >> 32, ts & M32, ref, executed, match)
+                match = next_match
+                next_match += 1 + int(rnd() * 3)
+                if kind == _E:
+                    yield ts, pack_e(locate, 0, hi, lo, ref, executed, match)
                 else:
                     printable = 89 if rnd() < 0.9 else 78  # Y / N
-                    yield ts, pack_c(locate, 0, ts >> 32, ts & M32, ref, executed, match,
-                                      printable, price)
-        self.ts = ts
+                    yield ts, pack_c(locate, 0, hi, lo, ref, executed, match, printable, price)
+        self.ts, self.next_ref, self.next_match = ts, next_ref, next_match
 
     def _drop(self, ref: int) -> None:
         """Remove a live order from the pick list in O(1) (swap with the last)."""
@@ -253,10 +258,10 @@ class FlowGenerator:
         return self._trading_action(ts, locate, "P" if self.paused[locate] else "T")
 
 
-def _mix_table() -> list[str]:
-    table: list[str] = []
+def _mix_table() -> list[int]:
+    table: list[int] = []
     for kind, per_mille in _MIX:
-        table += [kind] * per_mille
+        table += [_KINDS.index(kind)] * per_mille
     assert len(table) == 1000
     return table
 
