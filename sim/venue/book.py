@@ -37,7 +37,7 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderView:
-    """Read-only snapshot of a live order."""
+    """Read-only snapshot of a live order (``qty`` = total size of the chain)."""
 
     order_ref: int
     owner: str
@@ -49,6 +49,8 @@ class OrderView:
     leaves: int
     tif: TimeInForce
     displayed: bool
+    #: shares traded over the order's whole replace chain
+    executed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,7 @@ class MatchingEngine:
     @staticmethod
     def _view(o: Order) -> OrderView:
         return OrderView(o.order_ref, o.owner, o.client_id, o.symbol, o.side, o.price, o.qty,
-                         o.leaves, o.tif, o.displayed)
+                         o.leaves, o.tif, o.displayed, o.executed)
 
     # ------------------------------------------------------------ requests
 
