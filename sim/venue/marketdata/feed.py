@@ -290,7 +290,6 @@ class ItchFeed:
             return
         if order is None or order.owner != MARKET:
             # our orders already took it all: the subscribers' books no longer hold it
-            self._booked.discard(ref)
             if msg.TYPE == "U":
                 self._booked.add(msg.new_order_ref)  # its later changes are moot too
             self.stats["suppressed"] += 1
@@ -317,25 +316,26 @@ class ItchFeed:
             self._booked.add(msg.new_order_ref)
             self._publish_replace(raw, msg, events)
             return
-        canceled = 0
+        canceled, exact = 0, True
         for event in events:
             kind = type(event)
             if kind is Canceled and event.order_ref == ref:
                 canceled = event.qty
             elif kind is BookExecute and event.order_ref == ref:
-                self._emit_adjusted(raw, msg, executed_shares=event.qty)
+                exact = self._emit_adjusted(raw, msg, executed_shares=event.qty)
             elif kind is BookCancel and event.order_ref == ref:
-                self._emit_adjusted(raw, msg, cancelled_shares=event.qty)
+                exact = self._emit_adjusted(raw, msg, cancelled_shares=event.qty)
             elif kind is BookDelete and event.order_ref == ref:
                 if msg.TYPE == "X":
-                    self._emit_adjusted(raw, msg, cancelled_shares=canceled)
+                    exact = self._emit_adjusted(raw, msg, cancelled_shares=canceled)
                 else:
                     self._emit_raw(raw)
             else:
                 self._publish_event(event)
         if not events:
             self.stats["suppressed"] += 1
-        if engine.order_by_ref(ref) is None:
+        elif exact and engine.order_by_ref(ref) is None:
+            # the capture itself removed it: anything more about it is the capture's own
             self._booked.discard(ref)
 
     def _publish_replace(self, raw: bytes, msg, events: list) -> None:
@@ -369,12 +369,14 @@ class ItchFeed:
 
     # ---------------------------------------------------------------- output
 
-    def _emit_adjusted(self, raw: bytes, msg, **changes) -> None:
+    def _emit_adjusted(self, raw: bytes, msg, **changes) -> bool:
+        """Publish ``msg`` with ``changes``; True if that left it as captured."""
         if all(getattr(msg, name) == value for name, value in changes.items()):
             self._emit_raw(raw)
-            return
+            return True
         self.stats["adjusted"] += 1
         self._emit(dataclasses.replace(msg, **changes))
+        return False
 
     def _emit_raw(self, raw: bytes) -> None:
         self.stats["messages"] += 1
