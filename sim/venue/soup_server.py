@@ -50,15 +50,21 @@ class SequencedStream:
         self.messages: list[bytes] = []
         self._listeners: set[SoupConnection] = set()
         self.ended = False
+        self.dropped = 0   # messages offered after the end of the session
 
     @property
     def next_sequence(self) -> int:
         return len(self.messages) + 1
 
     def append(self, message: bytes) -> int:
-        """Store ``message``, send it to every logged-in listener; returns its number."""
+        """Store ``message``, send it to every logged-in listener; returns its number.
+
+        After the end of the session (§2.6) nothing more is sequenced: the
+        message is dropped and counted, and 0 is returned.
+        """
         if self.ended:
-            raise RuntimeError("the SoupBinTCP session has ended")
+            self.dropped += 1
+            return 0
         self.messages.append(bytes(message))
         for conn in tuple(self._listeners):
             conn.send_sequenced(message)

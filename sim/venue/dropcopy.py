@@ -1,0 +1,129 @@
+"""Drop copy: every execution of the venue on its own SoupBinTCP 3.0 stream.
+
+A reconciliation feed: one :data:`DropCopyExecution` message per trade,
+carrying both sides (account, client order id, order reference, side,
+liquidity flag, shares still open), sent as Sequenced Data on a separate
+port with its own logins. All users share one stream; like the order
+ports it is replayed from any sequence number on re-login and ends with
+End of Session (``SoupBinTCP §2.6``, ``§4``). Inbound Unsequenced Data is
+ignored (counted).
+
+The message is our own layout (no Nasdaq document defines a SoupBinTCP
+drop copy); it follows OUCH conventions (big-endian integers, prices with
+4 implied decimals in 8 bytes as in ``OUCH 5.0 §1``, right-padded Alpha)
+and is built with the same table-driven codec as OUCH
+(``tick2trade.proto.ouch.message``)::
+
+    E | timestamp u64 | match number u64 | symbol 8 | price u64 | shares u32
+      | passive:   account 16 | client id 14 | order ref u64 | side | liquidity | open u32
+      | aggressor: account 16 | client id 14 | order ref u64 | side | liquidity | open u32
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from tick2trade.proto.ouch import ALPHA, CHAR, PRICE, UINT, Direction, message
+from tick2trade.sim.venue.config import DropCopyConfig, SoupConfig
+from tick2trade.sim.venue.engine import MatchingEngine
+from tick2trade.sim.venue.events import Executed, Fill
+from tick2trade.sim.venue.soup_server import SequencedStream, SoupConnection, SoupServer
+
+log = logging.getLogger(__name__)
+
+VERSION = "drop copy 1"
+ACCOUNT_LEN, CLIENT_ID_LEN = 16, 14
+
+
+def _side_rows(prefix: str, start: int) -> list[tuple]:
+    rows, pos = [], start
+    for name, length, kind in (("account", ACCOUNT_LEN, ALPHA), ("client_id", CLIENT_ID_LEN, ALPHA),
+                               ("order_ref", 8, UINT), ("side", 1, CHAR),
+                               ("liquidity", 1, CHAR), ("open", 4, UINT)):
+        rows.append((f"{prefix}_{name}", pos, length, kind))
+        pos += length
+    return rows
+
+
+DropCopyExecution = message("E", "DropCopyExecution", VERSION, Direction.OUTBOUND, [
+    ("timestamp", 1, 8, UINT),
+    ("match_number", 9, 8, UINT),
+    ("symbol", 17, 8, ALPHA),
+    ("price", 25, 8, PRICE),
+    ("shares", 33, 4, UINT),
+    *_side_rows("passive", 37),
+    *_side_rows("aggressor", 81),
+], length=125, doc="One execution, both sides (drop copy; see module docstring).")
+
+
+def _side_values(fill: Fill) -> tuple:
+    return (fill.owner[:ACCOUNT_LEN], str(fill.client_id)[:CLIENT_ID_LEN], fill.order_ref,
+            fill.side.value, fill.liquidity, fill.remaining)
+
+
+def execution_message(ev: Executed) -> DropCopyExecution:
+    """The drop-copy message of one engine execution."""
+    return DropCopyExecution(ev.ts, ev.match_number, ev.symbol, ev.price, ev.qty,
+                             *_side_values(ev.passive), *_side_values(ev.aggressor))
+
+
+def decode(payload: bytes) -> DropCopyExecution:
+    """Decode one drop-copy Sequenced Data message."""
+    return DropCopyExecution.decode(payload)
+
+
+class DropCopy:
+    """The drop-copy port: subscribes to the engine, serves one replayable stream."""
+
+    def __init__(self, config: DropCopyConfig, engine: MatchingEngine, *,
+                 soup: SoupConfig | None = None, host: str = "127.0.0.1"):
+        soup = soup or SoupConfig()
+        self.config = config
+        self.engine = engine
+        self.stream = SequencedStream()
+        self.stats: Counter[str] = Counter()
+        self.server = SoupServer(
+            "drop copy", credentials={u.username: u.password for u in config.users},
+            session=soup.session, stream_for=lambda _user: self.stream,
+            on_message=self._on_message, host=host, port=config.port,
+            heartbeat_interval=soup.heartbeat_interval, idle_timeout=soup.idle_timeout,
+            login_timeout=soup.login_timeout, max_packet_length=soup.max_packet_length)
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        """Subscribe to the engine and open the port."""
+        await self._start()
+
+    async def stop(self) -> None:
+        """Close the port; the stream is kept."""
+        await self._stop()
+
+    async def _start(self) -> None:
+        self._unsubscribe = self.engine.subscribe(self._on_events)
+        await self.server.start()
+
+    async def _stop(self) -> None:
+        await self.server.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def end_of_day(self) -> None:
+        """End of Session to every client; the stream takes no more messages."""
+        self.server.end_session()
+        self.stream.ended = True
+
+    def _on_events(self, events: list) -> None:
+        for ev in events:
+            if isinstance(ev, Executed):
+                self.stream.append(execution_message(ev).encode())
+                self.stats["executions"] += 1
+
+    def _on_message(self, conn: SoupConnection, payload: bytes) -> None:
+        self.stats["ignored_inbound"] += 1
