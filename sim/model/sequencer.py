@@ -79,6 +79,16 @@ class MoldSequencer:
 
         ``packet`` is a ``tick2trade.proto.moldudp64.MoldPacket``.
         """
+        first, messages = self.deliverable(packet)
+        if first is None:
+            return [(None, m) for m in messages]
+        return [(first + i, m) for i, m in enumerate(messages)]
+
+    def deliverable(self, packet) -> tuple[int | None, tuple[bytes, ...]]:
+        """Like :meth:`accept`, as ``(sequence of the first, messages)`` without copying.
+
+        The sequence is None for unsequenced (sequence 0) packets.
+        """
         st = self.stats
         st.packets += 1
         seq = packet.sequence
@@ -90,36 +100,37 @@ class MoldSequencer:
                 st.end_of_session += 1
         else:
             st.data_packets += 1
+        messages = packet.messages
         if seq == 0:
             if control:
-                return []
+                return None, ()
             st.unsequenced_packets += 1
-            st.delivered += len(packet.messages)
-            return [(None, m) for m in packet.messages]
+            st.delivered += len(messages)
+            return None, messages
         state = self._session(packet.session, seq)
         if control:
             self._check_gap(packet.session, state, seq)
             if packet.is_end_of_session:
                 state.ended = True
-            return []
-        messages = packet.messages
+            return seq, ()
         if state.ended:
             st.after_end_of_session += 1
         end = seq + len(messages)
         if end <= state.next_sequence:
             st.duplicate_packets += 1
             st.duplicate_messages += len(messages)
-            return []
+            return seq, ()
         skip = 0
         if seq < state.next_sequence:
             skip = state.next_sequence - seq
             st.overlaps += 1
             st.duplicate_messages += skip
+            messages = messages[skip:]
         else:
             self._check_gap(packet.session, state, seq)
         state.next_sequence = end
-        st.delivered += len(messages) - skip
-        return [(seq + i, messages[i]) for i in range(skip, len(messages))]
+        st.delivered += len(messages)
+        return seq + skip, messages
 
     def _session(self, session: bytes, seq: int) -> SessionState:
         state = self.sessions.get(session)

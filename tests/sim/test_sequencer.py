@@ -129,3 +129,13 @@ def test_real_capture_with_one_gap():
     assert (st.packets, st.delivered, st.gaps) == (2, 39, 1)
     assert st.gap_ranges == [(SESSION, 14764497, 19009116)]
     assert delivered[0][0] == 14764496 and delivered[-1][0] == 19009117 + 37
+
+
+def test_deliverable_is_accept_without_copies():
+    sq = MoldSequencer()
+    packet = data(1, 3)
+    first, messages = sq.deliverable(packet)
+    assert (first, messages) == (1, packet.messages) and messages is packet.messages
+    assert sq.deliverable(data(2, 4)) == (4, (b"m4", b"m5"))
+    assert sq.deliverable(data(1, 2)) == (1, ())
+    assert sq.deliverable(MoldPacket(bytes(10), 0, (b"x",))) == (None, (b"x",))

@@ -1,0 +1,99 @@
+"""``t2t replay``: rebuild the order book from a MoldUDP64 capture or an ITCH BinaryFILE.
+
+The summary goes to stdout, the progress bar to stderr; ``--book-out`` and
+``--tob-out`` write the JSON Lines snapshots specified in docs/formats.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tick2trade.host.cli.progress import progress_bar, should_show
+
+#: replay engines; each is a function in ``tick2trade.sim.model.replay.ENGINES``
+ENGINE_NAMES = ("model",)
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--book-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write each symbol's price levels as JSON Lines at the end.")
+@click.option("--tob-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write each symbol's top of book as JSON Lines at the end.")
+@click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Levels per side in --book-out.")
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), default="model", show_default=True,
+              help="What builds the book.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr [default: when stderr is a terminal or the input "
+                   "is large].")
+def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth: int,
+           engine: str, progress: bool | None):
+    """Replay INPUT (pcap/pcapng of MoldUDP64 ITCH, or an ITCH BinaryFILE) into the book.
+
+    Prints messages by type, packets, gaps, duplicates, unknown references,
+    symbols and the rate. Packets with sequence number 0 (anonymised
+    captures) are processed in file order as unsequenced.
+    """
+    from tick2trade.sim.model.replay import ENGINES, ReplayInputError, open_input
+    from tick2trade.sim.model.snapshot import book_records, tob_records, write_jsonl
+
+    try:
+        source = open_input(input_path)
+        with progress_bar(f"replaying {input_path.name}", source.size,
+                          show=should_show(progress, source.size)) as bar:
+            result = ENGINES[engine](source, bar.advance)
+    except ReplayInputError as error:
+        raise click.ClickException(str(error)) from None
+    for path, records in ((book_out, book_records(result.book, depth)),
+                          (tob_out, tob_records(result.book))):
+        if path is not None:
+            try:
+                write_jsonl(path, records)
+            except OSError as error:
+                raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+    print_summary(input_path, engine, result)
+
+
+def print_summary(path: Path, engine: str, result) -> None:
+    """The end-of-replay summary on stdout, one ``name  value`` line per figure."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    book, stats = result.book, result.book.stats
+    rows = [("messages", f"{stats.messages:,}  " + _counts(stats.messages_by_type))]
+    seq, cap = result.sequencer, result.capture
+    if seq is not None:
+        rows += [
+            ("packets", f"{seq.packets:,} (data {seq.data_packets:,}, heartbeats "
+                        f"{seq.heartbeats:,}, end of session {seq.end_of_session:,}, "
+                        f"unsequenced {seq.unsequenced_packets:,}; sessions {seq.sessions})"),
+            ("gaps", f"{seq.gaps:,} ({seq.missing:,} messages missing)"),
+            ("duplicates", f"{seq.duplicate_packets:,} packets, {seq.duplicate_messages:,} "
+                           f"messages ({seq.overlaps:,} overlaps)"),
+        ]
+    if cap is not None:
+        skipped = cap.non_ip + cap.other_protocol + cap.unsupported_link + cap.fragments
+        rows.append(("frames", f"{cap.frames:,} ({skipped:,} not MoldUDP64 over UDP, "
+                               f"{cap.malformed:,} malformed)"))
+    rows += [
+        ("unknown refs", f"{stats.unknown_refs_total:,}  " + _counts(stats.unknown_refs)),
+        ("anomalies", f"overfills {sum(stats.overfills.values()):,}, duplicate adds "
+                      f"{stats.duplicate_adds:,}, zero-share adds {stats.zero_share_adds:,}, "
+                      f"bad side {stats.bad_side:,}, locate mismatches "
+                      f"{stats.locate_mismatches:,}, malformed {stats.malformed:,}, "
+                      f"unknown types {stats.unknown_types:,}"),
+        ("symbols", f"{len(book.symbols):,} in the directory, {len(book.locates()):,} listed "
+                    f"(directory entry or resting orders), {len(book):,} resting orders"),
+        ("rate", f"{result.rate:,.0f} msg/s ({result.elapsed_s:.3f} s)"),
+    ]
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]replay of {escape(path.name)}[/] ({result.kind}, {engine} engine)")
+    for name, value in rows:
+        console.print(f"  [bold]{name:<13}[/]{escape(value.rstrip())}")
+
+
+def _counts(counter: dict[str, int]) -> str:
+    return " ".join(f"{key}={n:,}" for key, n in sorted(counter.items()))
