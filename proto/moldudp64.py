@@ -125,7 +125,7 @@ class MoldPacket:
                 kind = "heartbeat" if count == HEARTBEAT else "end-of-session"
                 raise LengthMismatchError(
                     f"MoldUDP64 §2.3: {kind} packet carries {end - HEADER_LEN} extra bytes")
-            return cls(session, sequence, (), count)
+            return _trusted(cls, session, sequence, (), count)
         messages = []
         pos = HEADER_LEN
         for i in range(count):
@@ -144,7 +144,21 @@ class MoldPacket:
         if pos != end:
             raise LengthMismatchError(
                 f"MoldUDP64 §2.2: {end - pos} bytes left after {count} blocks")
-        return cls(session, sequence, tuple(messages), count)
+        return _trusted(cls, session, sequence, tuple(messages), count)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _trusted(cls, session: bytes, sequence: int, messages: tuple, count: int) -> MoldPacket:
+    """Build a decoded packet without re-checking what the decoder just checked."""
+    packet = _new(cls)
+    _set(packet, "session", session)
+    _set(packet, "sequence", sequence)
+    _set(packet, "messages", messages)
+    _set(packet, "count", count)
+    return packet
 
 
 @dataclass(frozen=True, slots=True)

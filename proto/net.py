@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import struct
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tick2trade.proto.errors import FieldError, LengthMismatchError, TruncatedError
 
@@ -242,8 +242,7 @@ def build_tcp_frame(payload: bytes, *, src_mac, dst_mac, src_ip, dst_ip, src_por
 
 # --- parsing -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class IPv4Header:
+class IPv4Header(NamedTuple):
     """RFC 791 header fields; ``src``/``dst`` as 4 bytes, ``options`` raw."""
 
     ihl: int
@@ -273,8 +272,7 @@ class IPv4Header:
         return internet_checksum(self.raw) == 0
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFrame:
+class ParsedFrame(NamedTuple):
     """One Ethernet frame taken apart (see :func:`parse_frame`).
 
     ``payload`` is the L4 payload (UDP data / TCP data) when the frame is an
@@ -372,10 +370,9 @@ def parse_ipv4(packet: bytes, *, dst_mac: bytes = b"", src_mac: bytes = b"",
     header = IPv4Header(ihl, tos, total, ident, flags_frag >> 13, flags_frag & IP_FRAG_MASK, ttl,
                         proto, csum, sip, dip, packet[IPV4_HEADER_LEN:ihl], packet[:ihl])
     data, trailer = packet[ihl:total], packet[total:]
-    base = dict(dst_mac=dst_mac, src_mac=src_mac, vlans=vlans, ethertype=ETHERTYPE_IPV4,
-                ip=header, protocol=proto, trailer=trailer)
     if header.is_fragment:
-        return ParsedFrame(src_port=None, dst_port=None, payload=data, **base)
+        return ParsedFrame(dst_mac, src_mac, vlans, ETHERTYPE_IPV4, header, proto, None, None,
+                           data, trailer)
     if proto == IPPROTO_UDP:
         if len(data) < UDP_HEADER_LEN:
             raise TruncatedError(f"UDP: {len(data)} bytes, header needs 8")
@@ -383,8 +380,8 @@ def parse_ipv4(packet: bytes, *, dst_mac: bytes = b"", src_mac: bytes = b"",
         if length < UDP_HEADER_LEN or length > len(data):
             raise LengthMismatchError(
                 f"UDP: length field {length} does not fit the {len(data)}-byte IP payload")
-        return ParsedFrame(src_port=sport, dst_port=dport, payload=data[8:length],
-                           l4_header=data[:8], **base)
+        return ParsedFrame(dst_mac, src_mac, vlans, ETHERTYPE_IPV4, header, proto, sport, dport,
+                           data[8:length], trailer, data[:8])
     if proto == IPPROTO_TCP:
         if len(data) < TCP_HEADER_LEN:
             raise TruncatedError(f"TCP: {len(data)} bytes, header needs 20")
@@ -393,7 +390,7 @@ def parse_ipv4(packet: bytes, *, dst_mac: bytes = b"", src_mac: bytes = b"",
         if hlen < TCP_HEADER_LEN or hlen > len(data):
             raise LengthMismatchError(
                 f"TCP: data offset {hlen} bytes does not fit the {len(data)}-byte IP payload")
-        return ParsedFrame(src_port=sport, dst_port=dport, payload=data[hlen:],
-                           l4_header=data[:hlen], tcp_seq=seq, tcp_ack=ack, tcp_flags=flags,
-                           tcp_window=window, **base)
-    return ParsedFrame(src_port=None, dst_port=None, payload=data, **base)
+        return ParsedFrame(dst_mac, src_mac, vlans, ETHERTYPE_IPV4, header, proto, sport, dport,
+                           data[hlen:], trailer, data[:hlen], seq, ack, flags, window)
+    return ParsedFrame(dst_mac, src_mac, vlans, ETHERTYPE_IPV4, header, proto, None, None, data,
+                       trailer)
