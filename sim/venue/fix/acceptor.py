@@ -6,19 +6,29 @@ application profile behind QuickFIX's session layer: ``venue`` (orders into
 the matching engine) or ``echo`` (QuickFIX's acceptance-test application).
 Both go through exactly the same session layer and settings.
 
-QuickFIX runs its own thread. ``start``/``stop`` hand the blocking QuickFIX
-calls to a worker thread so the asyncio loop never blocks; profiles that
-touch the matching engine post their work to the loop (see
-``profiles/venue.py``).
+Threads: one thread of ours drives QuickFIX in its polling mode
+(``Acceptor.poll``: one non-blocking pass over the sockets and session
+timers, then a short wait) and is the only thread that ever starts or stops
+it. The wait between passes is
+short while messages flow and grows to ``POLL_IDLE`` when idle. QuickFIX's
+own threaded mode is not used: stopping it from another
+thread races its reactor thread, which closes and frees the socket server
+at the same moment (a crash in ``SocketServer::close`` seen with the
+pinned wheel). Profiles that touch the matching engine post their work to
+the asyncio loop (``profiles/venue.py``); ``start``/``stop`` never block the
+loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import shutil
 import socket
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import quickfix as fix
@@ -32,6 +42,11 @@ log = logging.getLogger(__name__)
 
 #: attempts at binding a free port when ``port=0`` (another process may take it first)
 BIND_ATTEMPTS = 5
+#: wait between two polling passes: short while messages flow, doubling when idle
+#: up to POLL_IDLE (which bounds the latency of the first message after a pause)
+POLL_BUSY, POLL_IDLE = 0.0001, 0.002
+#: how long ``stop`` lets logged-on counterparties answer our Logout
+LOGOUT_WAIT = 2.0
 
 
 def free_port() -> int:
@@ -51,8 +66,8 @@ class FixAcceptor:
         self._engine = engine
         self.profile: ApplicationProfile | None = None
         self.application: SessionApplication | None = None
-        self._acceptor = None
-        self._keep = ()  # QuickFIX holds raw references to these: keep them alive
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._store_dir: Path | None = None
         self._temp_dir = False
         self._port: int | None = None
@@ -61,7 +76,7 @@ class FixAcceptor:
 
     @property
     def running(self) -> bool:
-        return self._acceptor is not None
+        return self._thread is not None
 
     @property
     def port(self) -> int:
@@ -77,7 +92,7 @@ class FixAcceptor:
         await self._start()
 
     async def stop(self) -> None:
-        """Log every session out, stop QuickFIX's thread and release storage."""
+        """Log every session out, stop QuickFIX and release storage."""
         if not self.running:
             return
         await self._stop()
@@ -93,16 +108,65 @@ class FixAcceptor:
         else:
             self._store_dir, self._temp_dir = Path(self.config.store_dir), False
             self._store_dir.mkdir(parents=True, exist_ok=True)
+        ready: concurrent.futures.Future[int] = concurrent.futures.Future()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, args=(ready,),
+                                        name="t2t-fix-acceptor", daemon=True)
+        self._thread.start()
         try:
-            await asyncio.to_thread(self._bind)
+            self._port = await asyncio.wrap_future(ready)
         except BaseException:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
             self._release()
             raise
         log.info("FIX acceptor (%s) listening on port %d for %s", self.profile.name,
                  self._port, ", ".join(f"{s.begin_string} {s.target_comp_id}"
                                        for s in self.config.sessions))
 
-    def _bind(self) -> None:
+    async def _stop(self) -> None:
+        self._stopping.set()
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+        self._release()
+        log.info("FIX acceptor stopped")
+
+    def _release(self) -> None:
+        if self.profile is not None:
+            self.profile.close()
+        self._port = None
+        if self._temp_dir and self._store_dir is not None:
+            shutil.rmtree(self._store_dir, ignore_errors=True)
+        self._store_dir = None
+
+    # ------------------------------------------------------ QuickFIX thread
+
+    def _run(self, ready: concurrent.futures.Future) -> None:
+        """Bind, poll until asked to stop, log out, stop (all on this one thread)."""
+        try:
+            acceptor, keep, port = self._bind()
+        except BaseException as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(port)
+        try:
+            wait, seen = POLL_BUSY, self.application.activity
+            while not self._stopping.is_set():
+                if not acceptor.poll():
+                    break
+                if self.application.activity != seen:
+                    wait, seen = POLL_BUSY, self.application.activity
+                else:
+                    wait = min(wait * 2, POLL_IDLE)
+                self._stopping.wait(wait)
+            self._logout_all(acceptor)
+        except Exception:
+            log.exception("FIX acceptor thread failed")
+        finally:
+            acceptor.stop(True)
+            del acceptor, keep
+
+    def _bind(self):
         attempts = 1 if self.config.port else BIND_ATTEMPTS
         for attempt in range(1, attempts + 1):
             port = self.config.port or free_port()
@@ -115,28 +179,28 @@ class FixAcceptor:
             args = (self.application, store, settings) + ((logs,) if logs else ())
             acceptor = fix.SocketAcceptor(*args)
             try:
-                acceptor.start()
+                acceptor.poll()  # the first pass binds the port
             except fix.RuntimeError as exc:
+                del acceptor
                 if attempt == attempts:
                     raise OSError(f"FIX acceptor cannot listen on port {port}: {exc}") from exc
                 continue
-            self._acceptor, self._port = acceptor, port
-            self._keep = (settings, store, logs)
-            return
+            # QuickFIX holds raw references to these: keep them alive with the acceptor
+            return acceptor, (settings, store, logs), port
 
-    async def _stop(self) -> None:
-        acceptor = self._acceptor
-        await asyncio.to_thread(acceptor.stop)
-        self._release()
-        log.info("FIX acceptor stopped")
+    def _logout_all(self, acceptor) -> None:
+        """Send Logout on every live session and poll until answered (at most LOGOUT_WAIT)."""
+        live = [s for s in map(self._lookup, self.config.sessions)
+                if s is not None and s.isLoggedOn()]
+        for session in live:
+            session.logout()
+        deadline = time.monotonic() + LOGOUT_WAIT
+        while any(s.isLoggedOn() for s in live) and time.monotonic() < deadline:
+            acceptor.poll()
+            time.sleep(POLL_BUSY)
 
-    def _release(self) -> None:
-        if self.profile is not None:
-            self.profile.close()
-        self._acceptor, self._keep, self._port = None, (), None
-        if self._temp_dir and self._store_dir is not None:
-            shutil.rmtree(self._store_dir, ignore_errors=True)
-        self._store_dir = None
+    def _lookup(self, session):
+        return fix.Session.lookupSession(session_id(self.config, session))
 
     # ------------------------------------------------------------- sessions
 
@@ -147,7 +211,7 @@ class FixAcceptor:
         """``BeginString TargetCompID`` of every session logged on now."""
         names = []
         for session in self.config.sessions:
-            live = fix.Session.lookupSession(session_id(self.config, session))
+            live = self._lookup(session)
             if live is not None and live.isLoggedOn():
                 names.append(f"{session.begin_string} {session.target_comp_id}")
         return names

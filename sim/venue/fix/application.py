@@ -27,6 +27,8 @@ class SessionApplication(fix.Application):
         self.profile = profile
         #: logons, logouts, app_messages, unsupported, profile_errors
         self.stats: Counter[str] = Counter()
+        #: bumped by every message in or out (the acceptor's poller watches it)
+        self.activity = 0
 
     def onCreate(self, session_id):  # QuickFIX names its callbacks in camelCase
         log.debug("FIX session created: %s", session_id.toString())

@@ -45,15 +45,15 @@ class ApplicationProfile:
     name = "base"
 
     def __init__(self) -> None:
-        self._send: Sender | None = None
+        self._sender: Sender | None = None
 
     def bind(self, send: Sender) -> None:
-        self._send = send
+        self._sender = send
 
     def send(self, message: fix.Message, session: fix.SessionID) -> bool:
-        if self._send is None:
+        if self._sender is None:
             raise RuntimeError(f"profile {self.name!r} used before the acceptor bound it")
-        return self._send(message, session)
+        return self._sender(message, session)
 
     def on_logon(self, session: fix.SessionID) -> None:
         """The counterparty of ``session`` logged on."""

@@ -1,0 +1,131 @@
+"""ExecutionReport (35=8) and OrderCancelReject (35=9) for FIX 4.2 and 4.4.
+
+The differences the venue cares about:
+
+* FIX 4.2 carries ExecTransType (20=0, new) and reports fills as ExecType
+  1 (partial fill) or 2 (fill); FIX 4.4 drops ExecTransType and reports
+  every fill as ExecType F (trade), the OrdStatus telling partial from full.
+* OrdRejReason (103): FIX 4.4 has 13 (incorrect quantity) and 99 (other);
+  FIX 4.2 stops at 8, so a bad quantity or price is 0 (exchange option)
+  with the reason in Text (58).
+
+Everything else (OrderID, ExecID, OrdStatus, LeavesQty, CumQty, AvgPx,
+LastShares/LastQty (32), LastPx (31)) has the same tags in both.
+"""
+
+from __future__ import annotations
+
+import quickfix as fix
+
+from ..events import RejectReason
+from .orders import FixOrder, OrdStatus
+from .requests import format_price
+
+FIX42 = "FIX.4.2"
+
+#: what an execution report reports (FIX ExecType, before the 4.2/4.4 mapping)
+NEW, PARTIAL_FILL, FILL, CANCELED, REPLACED, REJECTED, RESTATED = (
+    "new", "partial_fill", "fill", "canceled", "replaced", "rejected", "restated")
+
+_EXEC_TYPE = {
+    NEW: fix.ExecType_NEW,
+    CANCELED: fix.ExecType_CANCELED,
+    REPLACED: fix.ExecType_REPLACED,
+    REJECTED: fix.ExecType_REJECTED,
+    RESTATED: fix.ExecType_RESTATED,
+}
+_EXEC_TYPE_42_FILLS = {PARTIAL_FILL: fix.ExecType_PARTIAL_FILL, FILL: fix.ExecType_FILL}
+
+#: engine reject reason → OrdRejReason (103) for (FIX 4.2, FIX 4.4)
+ORD_REJ_REASON = {
+    RejectReason.INVALID_SYMBOL: ("1", "1"),
+    RejectReason.HALTED: ("2", "2"),
+    RejectReason.DUPLICATE_ID: ("6", "6"),
+    RejectReason.UNKNOWN_ORDER: ("5", "5"),
+    RejectReason.INVALID_QUANTITY: ("0", "13"),
+    RejectReason.INVALID_PRICE: ("0", "99"),
+}
+#: a reject with no engine reason (unsupported OrdType, Side, TimeInForce, bad value)
+OTHER_REJECT = ("0", "99")
+
+#: engine reject reason → CxlRejReason (102); anything else is 2 (exchange option)
+CXL_REJ_REASON = {RejectReason.UNKNOWN_ORDER: fix.CxlRejReason_UNKNOWN_ORDER}
+TOO_LATE_TO_CANCEL = fix.CxlRejReason_TOO_LATE_TO_CANCEL
+EXCHANGE_OPTION = "2"
+
+CANCEL_REQUEST, REPLACE_REQUEST = (fix.CxlRejResponseTo_ORDER_CANCEL_REQUEST,
+                                   fix.CxlRejResponseTo_ORDER_CANCEL_REPLACE_REQUEST)
+
+
+def _message(begin_string: str, msg_type: str) -> fix.Message:
+    message = fix.Message()
+    message.getHeader().setField(fix.BeginString(begin_string))
+    message.getHeader().setField(fix.MsgType(msg_type))
+    return message
+
+
+def exec_type(begin_string: str, kind: str) -> str:
+    """The ExecType (150) code of ``kind`` in this FIX version."""
+    if kind in (PARTIAL_FILL, FILL):
+        return _EXEC_TYPE_42_FILLS[kind] if begin_string == FIX42 else fix.ExecType_TRADE
+    return _EXEC_TYPE[kind]
+
+
+def ord_rej_reason(begin_string: str, reason: RejectReason | None) -> str:
+    pair = ORD_REJ_REASON.get(reason, OTHER_REJECT) if reason is not None else OTHER_REJECT
+    return pair[0] if begin_string == FIX42 else pair[1]
+
+
+def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str, *,
+                     last_qty: int | None = None, last_px: int | None = None,
+                     ord_rej: str | None = None, text: str | None = None,
+                     cl_ord_id: str | None = None,
+                     orig_cl_ord_id: str | None = None) -> fix.Message:
+    """An ExecutionReport for ``order`` in its current state."""
+    message = _message(begin_string, fix.MsgType_ExecutionReport)
+    status = order.status
+    message.setField(fix.OrderID(order.order_id))
+    message.setField(fix.ClOrdID(cl_ord_id or order.cl_ord_id))
+    if orig_cl_ord_id:
+        message.setField(fix.OrigClOrdID(orig_cl_ord_id))
+    message.setField(fix.ExecID(exec_id))
+    if begin_string == FIX42:
+        message.setField(fix.ExecTransType(fix.ExecTransType_NEW))
+    message.setField(fix.ExecType(exec_type(begin_string, kind)))
+    message.setField(fix.OrdStatus(status.value))
+    if ord_rej is not None:
+        message.setField(fix.OrdRejReason(int(ord_rej)))
+    message.setField(fix.Symbol(order.symbol))
+    message.setField(fix.Side(order.side))
+    message.setField(fix.OrdType(order.ord_type))
+    if order.order_qty:
+        message.setField(fix.StringField(fix.OrderQty().getTag(), str(order.order_qty)))
+    if order.price is not None:
+        message.setField(fix.StringField(fix.Price().getTag(), format_price(order.price)))
+    if order.time_in_force is not None:
+        message.setField(fix.TimeInForce(order.time_in_force))
+    if last_qty is not None:
+        message.setField(fix.StringField(fix.LastShares().getTag(), str(last_qty)))
+        message.setField(fix.StringField(fix.LastPx().getTag(), format_price(last_px)))
+    leaves = 0 if status in (OrdStatus.CANCELED, OrdStatus.REJECTED) else order.leaves_qty
+    message.setField(fix.StringField(fix.LeavesQty().getTag(), str(leaves)))
+    message.setField(fix.StringField(fix.CumQty().getTag(), str(order.cum_qty)))
+    message.setField(fix.StringField(fix.AvgPx().getTag(), format_price(order.avg_px)))
+    if text:
+        message.setField(fix.Text(text))
+    return message
+
+
+def order_cancel_reject(begin_string: str, *, order_id: str, cl_ord_id: str,
+                        orig_cl_ord_id: str, ord_status: str, response_to: str,
+                        reason: str, text: str) -> fix.Message:
+    """An OrderCancelReject answering a cancel (``CANCEL_REQUEST``) or a replace."""
+    message = _message(begin_string, fix.MsgType_OrderCancelReject)
+    message.setField(fix.OrderID(order_id))
+    message.setField(fix.ClOrdID(cl_ord_id))
+    message.setField(fix.OrigClOrdID(orig_cl_ord_id))
+    message.setField(fix.OrdStatus(ord_status))
+    message.setField(fix.CxlRejResponseTo(response_to))
+    message.setField(fix.CxlRejReason(int(reason)))
+    message.setField(fix.Text(text))
+    return message

@@ -1,0 +1,126 @@
+"""Order requests read out of FIX application messages.
+
+:func:`read_request` runs on QuickFIX's thread and copies the fields the
+venue needs into a frozen dataclass (QuickFIX's message object does not
+outlive the callback); the values stay text until :func:`to_quantity` and
+:func:`to_price` convert them on the venue's loop, where a bad value becomes
+an order reject. Messages: NewOrderSingle (35=D), OrderCancelRequest
+(35=F) and OrderCancelReplaceRequest (35=G), the same tags in FIX 4.2 and
+4.4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import quickfix as fix
+
+from .profiles.base import UnsupportedMessage, header_flag, msg_type
+
+#: engine prices carry 4 implied decimals (OUCH 5.0 §1, ITCH 5.0 §1)
+PRICE_SCALE = 10_000
+
+
+class BadValue(ValueError):
+    """A field value the venue cannot trade on (the order is rejected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """NewOrderSingle (35=D)."""
+
+    cl_ord_id: str
+    symbol: str
+    side: str
+    ord_type: str
+    order_qty: str | None
+    price: str | None
+    time_in_force: str | None
+    poss_resend: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """OrderCancelRequest (35=F)."""
+
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    symbol: str
+    side: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceOrder:
+    """OrderCancelReplaceRequest (35=G)."""
+
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    symbol: str
+    side: str
+    ord_type: str
+    order_qty: str | None
+    price: str | None
+    time_in_force: str | None
+
+
+Request = NewOrder | CancelOrder | ReplaceOrder
+
+
+def _get(message: fix.Message, field_type) -> str | None:
+    tag = field_type().getTag()
+    return message.getField(tag) if message.isSetField(tag) else None
+
+
+def read_request(message: fix.Message) -> Request:
+    """The order request in ``message``; :class:`UnsupportedMessage` for other types."""
+    kind = msg_type(message)
+    if kind == fix.MsgType_NewOrderSingle:
+        return NewOrder(_get(message, fix.ClOrdID), _get(message, fix.Symbol),
+                        _get(message, fix.Side), _get(message, fix.OrdType),
+                        _get(message, fix.OrderQty), _get(message, fix.Price),
+                        _get(message, fix.TimeInForce),
+                        header_flag(message, fix.PossResend().getTag()))
+    if kind == fix.MsgType_OrderCancelRequest:
+        return CancelOrder(_get(message, fix.ClOrdID), _get(message, fix.OrigClOrdID),
+                           _get(message, fix.Symbol), _get(message, fix.Side))
+    if kind == fix.MsgType_OrderCancelReplaceRequest:
+        return ReplaceOrder(_get(message, fix.ClOrdID), _get(message, fix.OrigClOrdID),
+                            _get(message, fix.Symbol), _get(message, fix.Side),
+                            _get(message, fix.OrdType), _get(message, fix.OrderQty),
+                            _get(message, fix.Price), _get(message, fix.TimeInForce))
+    raise UnsupportedMessage(kind)
+
+
+def _decimal(text: str | None, what: str) -> Decimal:
+    if text is None:
+        raise BadValue(f"{what} missing")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise BadValue(f"{what} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise BadValue(f"{what} {text!r} is not a number")
+    return value
+
+
+def to_quantity(text: str | None) -> int:
+    """OrderQty (38) as whole shares, > 0."""
+    value = _decimal(text, "OrderQty")
+    if value <= 0 or value != value.to_integral_value():
+        raise BadValue(f"OrderQty {text} must be a positive whole number of shares")
+    return int(value)
+
+
+def to_price(text: str | None) -> int:
+    """Price (44) in engine units, > 0 with at most 4 decimals."""
+    value = _decimal(text, "Price") * PRICE_SCALE
+    if value <= 0 or value != value.to_integral_value():
+        raise BadValue(f"Price {text} must be positive with at most 4 decimals")
+    return int(value)
+
+
+def format_price(value: int | Decimal) -> str:
+    """Engine units → FIX price text (``1505000`` → ``150.5``)."""
+    text = format((Decimal(value) / PRICE_SCALE).quantize(Decimal("0.000001")).normalize(), "f")
+    return text
