@@ -1,0 +1,54 @@
+"""``t2t venue``: run the exchange simulator until Ctrl-C.
+
+The venue lives in ``sim``; it is imported inside the command so the host
+never imports ``sim`` at module level (DESIGN.md, import direction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+
+async def _serve(config) -> None:
+    from tick2trade.sim.venue.venue import Venue
+
+    venue = Venue(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await venue.start()
+    try:
+        for endpoint in venue.endpoints():
+            click.echo(f"venue: {endpoint}", err=True)
+        click.echo("venue: ready (Ctrl-C to stop)", err=True)
+        await stop.wait()
+        click.echo("venue: stopping", err=True)
+    finally:
+        await venue.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="venue TOML file (see docs/venue.md); defaults without it")
+@click.option("-v", "--verbose", count=True, help="-v: session events, -vv: debug")
+def venue(config_path, verbose):
+    """Run the venue simulator: matching engine, OUCH ports, drop copy, FIX, market data."""
+    from tick2trade.sim.venue.config import ConfigError, load_config
+
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        asyncio.run(_serve(config))
+    except OSError as error:
+        raise click.ClickException(f"cannot open a venue port: {error}") from None
