@@ -175,9 +175,17 @@ def message(letter: str, name: str, version: str, direction: Direction, rows, *,
         "_STRUCT": struct.Struct(fmt), "_DATA": data,
         "__doc__": doc or f"{name} (OUCH {version})",
     }
+    if has_length_field and fields[-1].kind != APPENDAGE_LENGTH:
+        raise AssertionError(f"{name}: Appendage Length must be the last row")
     cls = make_dataclass(name, spec, bases=(Message,), namespace=namespace, frozen=True,
                          slots=True)
     cls.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)
+    cls._PLAN = tuple((f.name, f.kind in (ALPHA, CHAR), f.length, f.kind == CHAR) for f in data)
+    cls._ALPHA_IDX = tuple(i for i, f in enumerate(data) if f.kind == ALPHA)
+    cls._CHAR_IDX = tuple(i for i, f in enumerate(data) if f.kind == CHAR)
+    cls._SETTERS = tuple(cls.__dict__[f.name].__set__ for f in data)
+    cls._SET_APPENDAGE = cls.__dict__["appendage"].__set__ if appendage != NO_APPENDAGE \
+        else None
     return cls
 
 
@@ -206,68 +214,97 @@ def _encode_value(cls: type[Message], f: Field, value: Any) -> Any:
     return int(value)
 
 
+class _SlowPath(Exception):
+    """A value the fast encoder does not handle; the checked encoder explains or accepts it."""
+
+
+def _fast_values(cls: type[Message], msg: Message) -> list:
+    values: list = [cls.TYPE]
+    for name, text, length, char in cls._PLAN:
+        value = getattr(msg, name)
+        if text:
+            if type(value) is not str:
+                raise _SlowPath
+            raw = value.encode("latin-1")
+            if len(raw) > length or (char and len(raw) != 1):
+                raise _SlowPath
+            values.append(raw.ljust(length, b" ") if len(raw) < length else raw)
+        elif type(value) is int:
+            values.append(value)
+        else:
+            raise _SlowPath
+    return values
+
+
+def _checked_values(cls: type[Message], msg: Message) -> list:
+    return [cls.TYPE] + [_encode_value(cls, f, getattr(msg, f.name)) for f in cls._DATA]
+
+
 def _encode(msg: Message) -> bytes:
     cls = type(msg)
     appendage = b""
-    if cls.APPENDAGE != NO_APPENDAGE and msg.appendage is not None:
-        appendage = encode_appendage(msg.appendage)
+    elements = msg.appendage if cls.APPENDAGE != NO_APPENDAGE else None
+    if elements:
+        appendage = encode_appendage(elements)
         if len(appendage) > 0xFFFF:
             raise FieldError(f"OUCH {cls.VERSION} {cls.NAME}: appendage of {len(appendage)} "
                              f"bytes exceeds the u16 Appendage Length")
-    values = []
-    for f in cls.FIELDS:
-        if f.kind == TYPE:
-            values.append(cls.TYPE)
-        elif f.kind == APPENDAGE_LENGTH:
-            values.append(len(appendage))
-        else:
-            values.append(_encode_value(cls, f, getattr(msg, f.name)))
-    out = cls._STRUCT.pack(*values)
-    if cls.APPENDAGE == OPTIONAL and msg.appendage is not None:
+    tail = [len(appendage)] if cls.APPENDAGE == ALWAYS else []
+    try:
+        out = cls._STRUCT.pack(*_fast_values(cls, msg), *tail)
+    except (_SlowPath, UnicodeEncodeError, struct.error):
+        out = cls._STRUCT.pack(*_checked_values(cls, msg), *tail)
+    if cls.APPENDAGE == OPTIONAL and elements is not None:
         out += struct.pack("!H", len(appendage))
     return out + appendage
 
 
+_new = object.__new__
+
+
 def _decode(cls: type[Message], buf: bytes) -> Message:
-    where = f"OUCH {cls.VERSION} {cls.NAME}"
     n, fixed = len(buf), cls.LENGTH
     if n < fixed:
-        raise TruncatedError(f"{where}: {n} bytes, the fixed part needs {fixed}")
-    if buf[0:1] != cls.TYPE:
-        raise UnknownTypeError(f"{where}: type byte is {buf[0:1]!r}, expected {cls.TYPE!r}")
+        raise TruncatedError(f"OUCH {cls.VERSION} {cls.NAME}: {n} bytes, the fixed part "
+                             f"needs {fixed}")
+    if buf[0] != cls.TYPE[0]:
+        raise UnknownTypeError(f"OUCH {cls.VERSION} {cls.NAME}: type byte is {buf[0:1]!r}, "
+                               f"expected {cls.TYPE!r}")
     values = cls._STRUCT.unpack_from(buf)
-    kwargs = {}
-    appendage_len = None
-    for f, value in zip(cls.FIELDS, values, strict=True):
-        if f.kind == ALPHA:
-            kwargs[f.name] = value.decode("latin-1").rstrip(" ")
-        elif f.kind == CHAR:
-            kwargs[f.name] = value.decode("latin-1")
-        elif f.kind == APPENDAGE_LENGTH:
-            appendage_len = value
-        elif f.kind != TYPE:
-            kwargs[f.name] = value
-    start = fixed
-    if cls.APPENDAGE == OPTIONAL:
-        if n == fixed:
-            return cls(**kwargs)
-        if n < fixed + 2:
-            raise TruncatedError(f"{where}: {n - fixed} byte after the {fixed}-byte fixed part; "
-                                 f"an Appendage Length needs 2")
-        appendage_len = struct.unpack_from("!H", buf, fixed)[0]
-        start = fixed + 2
-    if cls.APPENDAGE == NO_APPENDAGE:
+    args = list(values[1:1 + len(cls._SETTERS)])
+    for i in cls._ALPHA_IDX:
+        args[i] = args[i].decode("latin-1").rstrip(" ")
+    for i in cls._CHAR_IDX:
+        args[i] = args[i].decode("latin-1")
+    msg = _new(cls)
+    for setter, value in zip(cls._SETTERS, args):  # noqa: B905 (same length by construction)
+        setter(msg, value)
+    mode = cls.APPENDAGE
+    if mode == NO_APPENDAGE:
         if n != fixed:
-            raise LengthMismatchError(f"{where}: expected {fixed} bytes, got {n}")
-        return cls(**kwargs)
-    if n < start + appendage_len:
-        raise TruncatedError(f"{where}: Appendage Length {appendage_len} needs "
-                             f"{start + appendage_len} bytes, got {n}")
-    if n > start + appendage_len:
-        raise LengthMismatchError(f"{where}: {n - start - appendage_len} bytes after the "
-                                  f"{appendage_len}-byte appendage")
-    kwargs["appendage"] = decode_appendage(buf[start:], f"{where} appendage")
-    return cls(**kwargs)
+            raise LengthMismatchError(f"OUCH {cls.VERSION} {cls.NAME}: expected {fixed} bytes, "
+                                      f"got {n}")
+        return msg
+    if mode == ALWAYS:
+        start, length = fixed, values[-1]
+    elif n == fixed:
+        cls._SET_APPENDAGE(msg, None)
+        return msg
+    elif n < fixed + 2:
+        raise TruncatedError(f"OUCH {cls.VERSION} {cls.NAME}: {n - fixed} byte after the "
+                             f"{fixed}-byte fixed part; an Appendage Length needs 2")
+    else:
+        start, length = fixed + 2, (buf[fixed] << 8) | buf[fixed + 1]
+    if n != start + length:
+        where = f"OUCH {cls.VERSION} {cls.NAME}"
+        if n < start + length:
+            raise TruncatedError(f"{where}: Appendage Length {length} needs {start + length} "
+                                 f"bytes, got {n}")
+        raise LengthMismatchError(f"{where}: {n - start - length} bytes after the "
+                                  f"{length}-byte appendage")
+    cls._SET_APPENDAGE(msg, decode_appendage(buf[start:], f"OUCH {cls.VERSION} {cls.NAME} "
+                                             f"appendage") if length else ())
+    return msg
 
 
 def decode_by_type(table: dict[int, type[Message]], buf: bytes, version: str,
