@@ -40,6 +40,7 @@ Best prices are not tracked while messages are applied: :meth:`levels` and
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,8 +52,9 @@ SELL = "S"
 _BUY = ord(BUY)
 _SELL = ord(SELL)
 
-# order record: [levels of its locate and side, price, shares, locate, side byte]
-_LEVELS, _PRICE, _SHARES, _LOCATE, _SIDE = range(5)
+# order record: [its level record, levels of its locate and side, price, shares, locate,
+# side byte]; a level record lives exactly as long as it holds orders, so holding it is safe
+_LEVEL, _LEVELS, _PRICE, _SHARES, _LOCATE, _SIDE = range(6)
 # level record: [shares, order count]
 _QTY, _COUNT = range(2)
 
@@ -111,7 +113,7 @@ class OrderBook:
     """Full-depth ITCH 5.0 order book for every locate of one feed (ITCH 5.0 §5)."""
 
     def __init__(self) -> None:
-        #: order ref → [levels, price, shares, locate, side byte]
+        #: order ref → [level, levels, price, shares, locate, side byte]
         self._orders: dict[int, list] = {}
         #: (locate << 8 | side byte) → levels of that side: price → [shares, order count]
         self._sides: dict[int, dict[int, list]] = {}
@@ -211,18 +213,17 @@ class OrderBook:
         levels = self._side_levels(locate, side)
         lvl = levels.get(price)
         if lvl is None:
-            levels[price] = [shares, 1]
+            lvl = levels[price] = [shares, 1]
         else:
             lvl[_QTY] += shares
             lvl[_COUNT] += 1
-        self._orders[ref] = [levels, price, shares, locate, side]
+        self._orders[ref] = [lvl, levels, price, shares, locate, side]
 
     def _remove(self, ref: int) -> list:
         o = self._orders.pop(ref)
-        levels, price = o[_LEVELS], o[_PRICE]
-        lvl = levels[price]
+        lvl = o[_LEVEL]
         if lvl[_COUNT] == 1:
-            del levels[price]
+            del o[_LEVELS][o[_PRICE]]
         else:
             lvl[_QTY] -= o[_SHARES]
             lvl[_COUNT] -= 1
@@ -244,7 +245,7 @@ class OrderBook:
             self._remove(ref)
         else:
             o[_SHARES] = left - shares
-            o[_LEVELS][o[_PRICE]][_QTY] -= shares
+            o[_LEVEL][_QTY] -= shares
 
     def _delete(self, ref: int, locate: int) -> None:
         o = self._orders.get(ref)
@@ -321,7 +322,21 @@ class OrderBook:
         self.apply_raw_many((message,))
 
     def apply_raw_many(self, messages: Iterable[bytes]) -> None:
-        """Apply raw ITCH messages in order: the fast path, same rules as :meth:`apply`."""
+        """Apply raw ITCH messages in order: the fast path, same rules as :meth:`apply`.
+
+        The cyclic garbage collector is paused meanwhile: the book allocates
+        many small lists that can never form cycles, and scanning them
+        repeatedly would cost more than the work itself.
+        """
+        if not gc.isenabled():
+            return self._apply_raw_many(messages)
+        gc.disable()
+        try:
+            return self._apply_raw_many(messages)
+        finally:
+            gc.enable()
+
+    def _apply_raw_many(self, messages: Iterable[bytes]) -> None:
         orders = self._orders
         sides = self._sides
         counts = self._type_counts
@@ -348,58 +363,57 @@ class OrderBook:
                     continue
                 lvl = levels.get(price)
                 if lvl is None:
-                    levels[price] = [shares, 1]
+                    lvl = levels[price] = [shares, 1]
                 else:
                     lvl[0] += shares
                     lvl[1] += 1
-                orders[ref] = [levels, price, shares, locate, side]
+                orders[ref] = [lvl, levels, price, shares, locate, side]
             elif t == D:
                 locate, ref = delete_s(m, 1)
                 o = orders.pop(ref, None)
-                if o is None or o[3] != locate:
+                if o is None or o[4] != locate:
                     if o is not None:
                         orders[ref] = o
                     self._delete(ref, locate)
                     continue
-                levels = o[0]
-                lvl = levels[o[1]]
+                lvl = o[0]
                 if lvl[1] == 1:
-                    del levels[o[1]]
+                    del o[1][o[2]]
                 else:
-                    lvl[0] -= o[2]
+                    lvl[0] -= o[3]
                     lvl[1] -= 1
             elif t == U:
                 locate, ref, new_ref, shares, price = replace_s(m, 1)
                 o = orders.get(ref)
-                if (o is None or o[3] != locate or not shares
+                if (o is None or o[4] != locate or not shares
                         or (new_ref in orders and new_ref != ref)):
                     self._replace(ref, locate, new_ref, shares, price)
                     continue
                 del orders[ref]
-                levels = o[0]
-                lvl = levels[o[1]]
+                lvl, levels = o[0], o[1]
                 if lvl[1] == 1:
-                    del levels[o[1]]
+                    del levels[o[2]]
                 else:
-                    lvl[0] -= o[2]
+                    lvl[0] -= o[3]
                     lvl[1] -= 1
                 lvl = levels.get(price)
                 if lvl is None:
-                    levels[price] = [shares, 1]
+                    lvl = levels[price] = [shares, 1]
                 else:
                     lvl[0] += shares
                     lvl[1] += 1
-                o[1] = price
-                o[2] = shares
+                o[0] = lvl
+                o[2] = price
+                o[3] = shares
                 orders[new_ref] = o
             elif t == E or t == C or t == X:
                 locate, ref, shares = (cancel_s if t == X else exec_s)(m, 1)
                 o = orders.get(ref)
-                if o is None or o[3] != locate or shares >= o[2]:
+                if o is None or o[4] != locate or shares >= o[3]:
                     self._reduce(chr(t), ref, locate, shares)
                     continue
-                o[2] -= shares
-                o[0][o[1]][0] -= shares
+                o[3] -= shares
+                o[0][0] -= shares
             else:
                 self._apply_state_raw(t, m)
 
@@ -412,7 +426,7 @@ class OrderBook:
     def _apply_state_raw(self, t: int, m: bytes) -> None:
         if t == 82:    # R
             locate, stock = fast.DIRECTORY.unpack_from(m, 1)
-            self._directory(locate, stock.decode("ascii", "replace").rstrip(" "))
+            self._directory(locate, stock.decode("latin-1").rstrip(" "))
         elif t == 72:  # H
             locate, state = fast.TRADING_ACTION.unpack_from(m, 1)
             self.trading_state[locate] = chr(state)
