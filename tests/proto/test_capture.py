@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import shutil
 import struct
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from conftest import itch_pcaps, ouch_pcaps
@@ -14,7 +18,7 @@ from tick2trade.proto import capture, net, pcap
 from tick2trade.proto import ouch50 as o
 from tick2trade.proto import soupbintcp as soup
 from tick2trade.proto.errors import ProtocolError
-from tick2trade.proto.moldudp64 import MoldPacket
+from tick2trade.proto.moldudp64 import MoldPacker, MoldPacket
 
 # captures README inventory: packets per ITCH file
 ITCH_PACKETS = {"itch50_20230822_SystemEvent.pcap": 1, "itch50_Multiple.Packets.pcap": 2}
@@ -197,3 +201,124 @@ def test_other_link_types(linktype, wrap):
 def test_unsupported_link_type():
     it = capture.iter_mold(_pcap([b"\0" * 30], linktype=147))
     assert list(it) == [] and it.stats.unsupported_link == 1
+
+
+# --- an independent dissector (Wireshark's tshark) reads the pcaps we write ---------------------
+
+TSHARK = shutil.which("tshark") or ("/usr/bin/tshark" if Path("/usr/bin/tshark").exists() else None)
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed (apt-get install "
+                                  "tshark; `make` installs it when run as root)")
+PI_WARN = 0x00600000
+
+
+def _tshark(path, *decode_as):
+    args = [TSHARK, "-r", str(path), "-o", "tcp.analyze_sequence_numbers:FALSE", "-T", "pdml"]
+    for rule in decode_as:
+        args += ["-d", rule]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    packets = ET.fromstring(out).findall("packet")
+    for number, packet in enumerate(packets):
+        for proto in packet.findall("proto"):
+            assert proto.get("name") != "_ws.malformed", f"frame {number}: malformed"
+        for field in packet.iter("field"):
+            if field.get("name") == "_ws.expert.severity":
+                assert int(field.get("show")) < PI_WARN, f"frame {number}: expert warning"
+    return packets
+
+
+def _proto(packet, name):
+    return [p for p in packet.findall("proto") if p.get("name") == name]
+
+
+def _tcp_frames(payloads, server_port=9000):
+    frames, seq = [], 1
+    for payload in payloads:
+        frames.append(net.build_tcp_frame(payload, seq=seq, **dict(CLIENT, dst_port=server_port)))
+        seq += len(payload)
+    return frames
+
+
+#: OUCH 4.2 messages that Wireshark 4.0's OUCH dissector predates (Trade Now, 2016+)
+WIRESHARK_UNKNOWN = {(soup.Direction.INBOUND, b"N"), (soup.Direction.OUTBOUND, b"N")}
+
+
+def _sample(cls, seed):
+    from tick2trade.proto import ouch
+    kwargs = {}
+    for i, f in enumerate(cls.FIELDS[1:]):
+        if f.kind in (ouch.UINT, ouch.PRICE):
+            kwargs[f.name] = seed * 100 + i
+        elif f.kind == ouch.CHAR:
+            kwargs[f.name] = "ABCDEFGHIJKLMNOP"[i % 16]
+        else:
+            kwargs[f.name] = f"F{i}"[:f.length]
+    return cls(**kwargs)
+
+
+@needs_tshark
+def test_tshark_reads_our_ouch42_layouts(tmp_path):
+    """Wireshark's OUCH 4.x dissector finds every field at our offsets and lengths."""
+    from tick2trade.proto import ouch42
+    classes = [c for c in ouch42.MESSAGES if (c.DIRECTION, c.TYPE) not in WIRESHARK_UNKNOWN]
+    frames = []
+    for seed, cls in enumerate(classes):
+        wrap = soup.UnsequencedData if cls.DIRECTION is soup.Direction.INBOUND \
+            else soup.SequencedData
+        frames += _tcp_frames([wrap(_sample(cls, seed).encode()).encode()])
+    path = tmp_path / "ouch42.pcap"
+    pcap.write_records(path, [(i, f) for i, f in enumerate(frames)])
+    packets = _tshark(path, "tcp.port==9000,soupbintcp")
+    assert len(packets) == len(classes)
+    for cls, packet in zip(classes, packets, strict=True):
+        (proto,) = _proto(packet, "ouch")
+        start = int(proto.get("pos"))
+        theirs = {(int(f.get("pos")) - start, int(f.get("size"))) for f in proto.iter("field")}
+        ours = {(f.offset, f.length) for f in cls.FIELDS}
+        assert theirs == ours, cls.NAME
+
+
+@needs_tshark
+def test_tshark_reads_our_soupbintcp(tmp_path):
+    pkts = [soup.LoginRequest("user", "pw", "SESS", 5), soup.LoginAccepted("SESS", 17),
+            soup.LoginRejected("S"), soup.Debug("hello"), soup.SequencedData(b"xyz"),
+            soup.UnsequencedData(b"abc"), soup.ServerHeartbeat(), soup.ClientHeartbeat(),
+            soup.EndOfSession(), soup.LogoutRequest()]
+    path = tmp_path / "soup.pcap"
+    pcap.write_records(path, [(i, f) for i, f in enumerate(_tcp_frames([p.encode()
+                                                                        for p in pkts]))])
+    packets = _tshark(path, "tcp.port==9000,soupbintcp")
+    shown = []
+    for packet in packets:
+        (proto,) = _proto(packet, "soupbintcp")
+        shown.append({f.get("name").split(".", 1)[1]: f.get("showname").split(": ", 1)[1]
+                      for f in proto.iter("field") if f.get("showname")})
+    assert [int(s["packet_length"]) for s in shown] == [len(p.encode()) - 2 for p in pkts]
+    assert [s["packet_type"][-3] for s in shown] == [p.TYPE.decode() for p in pkts]
+    assert (shown[0]["username"], shown[0]["session"], shown[0]["req_seq_num"]) == \
+        ("user  ", "      SESS", "5")
+    assert (shown[1]["session"], shown[1]["next_seq_num"]) == ("      SESS", "17")
+    assert shown[2]["reject_code"].endswith("('S')") and shown[3]["text"] == "hello"
+
+
+@needs_tshark
+def test_tshark_reads_our_moldudp64(tmp_path, captures_dir):
+    packer = MoldPacker(b"SESSION001", 5, max_payload=200)
+    packets = list(packer.pack([bytes([i]) * (i % 40) for i in range(30)]))
+    packets += [packer.heartbeat(), packer.end_of_session()]
+    frames = [_udp(p.encode()) for p in packets]
+    real = [r.frame for r in pcap.read_records(captures_dir / "itch50_Multiple.Packets.pcap")]
+    path = tmp_path / "mold.pcap"
+    pcap.write_records(path, [(i, f) for i, f in enumerate(frames + real)])
+    dissected = _tshark(path, "udp.port==26477,moldudp64")
+    expected = packets + [MoldPacket.decode(net.parse_frame(f).payload) for f in real]
+    assert len(dissected) == len(expected)
+    for packet, ours in zip(dissected, expected, strict=True):
+        (proto,) = _proto(packet, "moldudp64")
+        fields = {}
+        for f in proto.iter("field"):
+            fields.setdefault(f.get("name"), []).append(f.get("show"))
+        assert fields["moldudp64.session"] == [ours.session.decode()]
+        assert fields["moldudp64.sequence"] == [str(ours.sequence)]
+        assert fields["moldudp64.count"] == [str(ours.count)]
+        assert [int(n) for n in fields.get("moldudp64.msglen", [])] == \
+            [len(m) for m in ours.messages]
