@@ -72,6 +72,15 @@ def test_packet_round_trip(session, sequence, msgs):
         assert packet.next_sequence == sequence + len(msgs)
 
 
+@given(sessions, sequences, st.sampled_from([0, END_OF_SESSION]))
+def test_control_packet_round_trip(session, sequence, count):
+    packet = MoldPacket(session, sequence, (), count)
+    raw = packet.encode()
+    assert len(raw) == HEADER_LEN and MoldPacket.decode(raw) == packet
+    assert packet.next_sequence == sequence
+    assert (packet.is_heartbeat, packet.is_end_of_session) == (count == 0, count != 0)
+
+
 @given(sessions, st.integers(0, 2**64 - 1), st.integers(0, 0xFFFF))
 def test_request_round_trip(session, sequence, count):
     req = MoldRequest(session, sequence, count)
