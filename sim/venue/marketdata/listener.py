@@ -34,6 +34,7 @@ class MoldListener:
                  request_cap: int = MAX_MESSAGES, max_buffered: int = 10_000,
                  on_message: Callable[[int, bytes], object] | None = None,
                  drop: Callable[[MoldPacket], bool] | None = None,
+                 on_datagram: Callable[[bytes], object] | None = None,
                  receive_buffer: int = 4 << 20):
         self.host, self.port = host, port
         self.rerequest = rerequest
@@ -46,6 +47,8 @@ class MoldListener:
         self.on_message = on_message
         #: loss injection for tests: a live packet for which it returns True is discarded
         self.drop = drop
+        #: sees every datagram as received (e.g. to write a pcap for dissectors)
+        self.on_datagram = on_datagram
         self.receive_buffer = receive_buffer
         self.messages: list[tuple[int, bytes]] = []
         self.ended = False
@@ -72,7 +75,10 @@ class MoldListener:
             # the kernel's rmem_max)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
             if is_multicast(self.host):
-                sock.bind((self.host, self.port))
+                # bound to any address: the group's packets and the unicast replies to our
+                # requests arrive on the same socket (MoldUDP64 §3), and requests leave
+                # from a real source address
+                sock.bind(("", self.port))
                 membership = socket.inet_aton(self.host) + socket.inet_aton(self.interface)
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
             else:
@@ -117,6 +123,8 @@ class MoldListener:
     def receive(self, datagram: bytes) -> None:
         """Process one datagram (live or re-request reply)."""
         self.stats["datagrams"] += 1
+        if self.on_datagram is not None:
+            self.on_datagram(datagram)
         try:
             packet = MoldPacket.decode(datagram)
         except ProtocolError:
