@@ -2,7 +2,7 @@
 
 A message layout is written once, as a ``FIELDS`` table of
 ``Field(name, offset, length, kind)`` rows copied from the spec tables
-(OUCH 4.2 §3–§4, OUCH 5.0 §4). :func:`define` checks that the rows are
+(OUCH 4.2 §3–§4, OUCH 5.0 §4). :func:`message` checks that the rows are
 contiguous and end at the spec length, then builds a frozen dataclass with
 one attribute per data field and a precompiled ``struct`` codec. The
 gateware OUCH encoder fills templates from the same offsets.
@@ -99,8 +99,9 @@ def decode_appendage(buf: bytes, where: str = "appendage") -> tuple[TagValue, ..
 
 
 class Message:
-    """Base of every OUCH message class built by :func:`define`."""
+    """Base of every OUCH message class built by :func:`message`."""
 
+    __slots__ = ()
     TYPE: ClassVar[bytes]
     NAME: ClassVar[str]
     VERSION: ClassVar[str]
@@ -110,8 +111,13 @@ class Message:
     #: fixed length as the spec states it (includes Appendage Length when ALWAYS)
     LENGTH: ClassVar[int]
     APPENDAGE: ClassVar[str]
+    # codec plan, derived from FIELDS by message()
     _STRUCT: ClassVar[struct.Struct]
     _DATA: ClassVar[tuple[Field, ...]]
+    _PLAN: ClassVar[tuple]
+    _ALPHA_IDX: ClassVar[tuple[int, ...]]
+    _CHAR_IDX: ClassVar[tuple[int, ...]]
+    _SETTERS: ClassVar[tuple]
 
     @classmethod
     def field(cls, name: str) -> Field:
