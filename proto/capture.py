@@ -119,9 +119,28 @@ def parse_record(record: pcap.PcapRecord) -> net.ParsedFrame | None:
     return net.parse_ipv4(frame[start:])
 
 
+def _records(source, stats: CaptureStats, strict: bool):
+    """The capture's records; a file cut off mid-record ends the capture (counted) unless
+    ``strict``."""
+    records = pcap.iter_records(source)
+    index = 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except ProtocolError as error:
+            if strict:
+                raise
+            stats.error(index, error)
+            return
+        yield record
+        index += 1
+
+
 def _frames(source, stats: CaptureStats, strict: bool, protocol: int):
     """(index, ts_ns, parsed) for every unfragmented frame of ``protocol``; others counted."""
-    for index, record in enumerate(pcap.iter_records(source)):
+    for index, record in enumerate(_records(source, stats, strict)):
         stats.frames += 1
         try:
             parsed = parse_record(record)

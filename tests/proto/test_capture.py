@@ -198,6 +198,17 @@ def test_other_link_types(linktype, wrap):
     assert it.stats.frames == 2
 
 
+def test_capture_cut_off_mid_record_is_counted():
+    data = _pcap([_udp(MoldPacket(b"SESSION001", 1, (b"x",)).encode())] * 2)[:-5]
+    it = capture.iter_mold(data)
+    assert len(list(it)) == 1
+    assert it.stats.malformed == 1 and "needs" in it.stats.errors[0]
+    with pytest.raises(ProtocolError):
+        list(capture.iter_mold(data, strict=True))
+    with pytest.raises(ProtocolError, match="unknown magic"):
+        list(capture.iter_mold(b"not a capture at all"))
+
+
 def test_unsupported_link_type():
     it = capture.iter_mold(_pcap([b"\0" * 30], linktype=147))
     assert list(it) == [] and it.stats.unsupported_link == 1
