@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from tick2trade.proto import soupbintcp as soup
 from tick2trade.proto.errors import ProtocolError
+from tick2trade.proto.net import build_tcp_frame
+from tick2trade.proto.pcap import write_records
 from tick2trade.sim.venue.ouch_dialects import DIALECTS
 
 
@@ -39,6 +41,35 @@ class Transcript:
 
     def add(self, outgoing: bool, data: bytes) -> None:
         self.chunks.append((time.time_ns(), outgoing, bytes(data)))
+
+    def frames(self, client: tuple[str, int], server: tuple[str, int],
+               mss: int = 1400) -> list[tuple[int, bytes]]:
+        """The conversation as Ethernet/IPv4/TCP frames, handshake first: (ts ns, frame)."""
+        macs = {True: "02:00:00:00:00:01", False: "02:00:00:00:00:02"}
+        ends = {True: (client, server), False: (server, client)}
+        seq = {True: 1000, False: 5000}
+        start = self.chunks[0][0] if self.chunks else time.time_ns()
+        out = []
+
+        def frame(outgoing: bool, payload: bytes, flags: str, ts: int) -> None:
+            (src_ip, src_port), (dst_ip, dst_port) = ends[outgoing]
+            out.append((ts, build_tcp_frame(
+                payload, src_mac=macs[outgoing], dst_mac=macs[not outgoing], src_ip=src_ip,
+                dst_ip=dst_ip, src_port=src_port, dst_port=dst_port, seq=seq[outgoing],
+                ack=seq[not outgoing] if "A" in flags else 0, flags=flags)))
+            seq[outgoing] += len(payload) + (1 if "S" in flags else 0)
+
+        frame(True, b"", "S", start - 3000)
+        frame(False, b"", "SA", start - 2000)
+        frame(True, b"", "A", start - 1000)
+        for ts, outgoing, data in self.chunks:
+            for pos in range(0, len(data), mss):
+                frame(outgoing, data[pos:pos + mss], "PA", ts)
+        return out
+
+    def write_pcap(self, path, client: tuple[str, int], server: tuple[str, int]) -> int:
+        """Write the conversation to a pcap with ``tick2trade.proto.pcap``; returns frames."""
+        return write_records(path, self.frames(client, server))
 
 
 class SoupClient:
