@@ -14,7 +14,7 @@ import time
 
 import pytest
 from conftest import CAPTURES, itch_pcaps
-from test_marketdata_feed import Subscriber, assert_same_book
+from itch_subscriber import Subscriber, assert_same_book
 
 from tick2trade.proto import itch
 from tick2trade.proto.binaryfile import read_binaryfile, write_binaryfile

@@ -15,7 +15,7 @@ import time
 
 import pytest
 from conftest import CAPTURES
-from test_marketdata_feed import Subscriber, assert_same_book
+from itch_subscriber import Subscriber, assert_same_book
 
 from tick2trade.proto import itch
 from tick2trade.proto.capture import iter_mold
