@@ -138,6 +138,9 @@ class MarketDataConfig(_Frozen):
     heartbeat_interval: float = Field(default=1.0, gt=0)
     #: messages kept for re-requests (None = the whole session)
     retransmit_limit: int | None = Field(default=None, ge=1)
+    #: on stop, keep sending end-of-session packets and serving re-requests this many
+    #: seconds, so listeners can still fill their last gaps (MoldUDP64 §2.4)
+    end_linger: float = Field(default=0.0, ge=0)
     replay: ReplayConfig = ReplayConfig()
 
 

@@ -13,7 +13,8 @@ Stock Directory per symbol, ``S``, ``Q``; ITCH 5.0 §4.1) and then every book
 change of the engine. Replay mode: the capture supplies the day's messages
 (its own System Events and directory); the venue only adds its orders'
 messages. :meth:`stop` publishes the end of day (live mode), announces the
-end of the MoldUDP64 session (§2.4), and closes the sockets.
+end of the MoldUDP64 session (§2.4), keeps announcing it and serving
+re-requests for ``end_linger`` seconds, and closes the sockets.
 
 The engine for a replay must know the capture's symbols and number its
 orders and matches above the capture's: build it with
@@ -194,6 +195,8 @@ class MarketData:
                 await self._replay_task
             self._replay_task = None
         self.end_session()
+        if self.config.end_linger:
+            await asyncio.sleep(self.config.end_linger)  # EOS heartbeats, re-requests served
         await self.publisher.stop()
         self.feed.close()
         await self.server.stop()

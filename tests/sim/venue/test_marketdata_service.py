@@ -241,3 +241,30 @@ def test_tshark_dissects_every_published_packet_without_errors(tmp_path):
                   "end" if packet.is_end_of_session else "data")
     assert kinds == {"heartbeat", "end", "data"}
     assert md.stats["rerequest.replies"] >= 1, dict(md.stats)
+
+
+def test_stop_lingers_serving_rerequests_after_end_of_session():
+    config = _config(end_linger=0.3)
+    engine = MatchingEngine(SYMBOLS)
+    sub = Subscriber()
+    losing = [False]
+
+    async def scenario():
+        md = MarketData(config, engine)
+        await md.start()
+        listener = await _listen(config, md, sub, drop=lambda p: losing[0] and p.count != 0
+                                 and not p.is_end_of_session)
+        await listener.wait_for(md.publisher.next_sequence)
+        losing[0] = True
+        _trade(engine)                # these packets are all lost on the way
+        await asyncio.sleep(0.01)
+        losing[0] = False             # from now on only end of session and replies come
+        stopping = asyncio.create_task(md.stop())
+        await listener.wait_ended(timeout=2)
+        await stopping
+        await listener.stop()
+        return md, listener
+
+    md, listener = _run(scenario())
+    assert listener.stats["dropped_by_test"] >= 1 and md.stats["rerequest.replies"] >= 1
+    assert_same_book(engine, md.feed, sub)
