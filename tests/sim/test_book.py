@@ -300,6 +300,11 @@ def _assert_matches_oracle(book: OrderBook) -> None:
         assert book.top_of_book(locate)[0 if side == "B" else 2] == (want[0][0] if want else 0)
 
 
+def _all_levels(book: OrderBook) -> dict:
+    return {(loc, side, p): (q, n) for loc in range(1, 4) for side in "BS"
+            for p, q, n in book.levels(loc, side)}
+
+
 def _chaotic_flow(seed: int, count: int) -> list:
     """Random messages over a small reference space: duplicates, unknowns, overfills."""
     rng = random.Random(seed)
@@ -330,11 +335,16 @@ def _chaotic_flow(seed: int, count: int) -> list:
 @pytest.mark.parametrize("seed", range(4))
 def test_both_paths_match_the_oracle_after_every_message_on_chaotic_flows(seed):
     slow, fast = OrderBook(), OrderBook()
+    before = _all_levels(slow)
     for msg in _chaotic_flow(seed, 1500):
         changes = slow.apply(msg)
         fast.apply_raw(itch.encode(msg))
+        after = _all_levels(slow)
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        assert changed <= {(c.locate, c.side, c.price) for c in changes}
         for c in changes:
-            assert slow.level(c.locate, c.side, c.price) == (c.shares, c.orders)
+            assert after.get((c.locate, c.side, c.price), (0, 0)) == (c.shares, c.orders)
+        before = after
         assert list(slow.orders()) == list(fast.orders())
         _assert_matches_oracle(slow)
     _assert_matches_oracle(fast)
