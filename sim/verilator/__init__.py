@@ -1,0 +1,1 @@
+"""C++ Verilator harness: long XGMII replays with no Python per cycle."""
