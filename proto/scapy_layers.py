@@ -34,7 +34,7 @@ from scapy.fields import (
     StrLenField,
 )
 from scapy.layers.inet import TCP, UDP
-from scapy.packet import Packet, Raw, bind_layers
+from scapy.packet import Packet, Raw, bind_bottom_up, bind_layers, bind_top_down
 
 from tick2trade.proto import ouch, ouch42, ouch50
 from tick2trade.proto.moldudp64 import END_OF_SESSION
@@ -121,9 +121,11 @@ class MoldUDP64(Packet):
 
 
 def bind_mold_port(port: int) -> None:
-    """Dissect UDP datagrams to or from ``port`` as MoldUDP64."""
-    bind_layers(UDP, MoldUDP64, dport=port)
-    bind_layers(UDP, MoldUDP64, sport=port)
+    """Dissect UDP datagrams to or from ``port`` as MoldUDP64; ``UDP()/MoldUDP64()``
+    gets ``dport=port``."""
+    bind_bottom_up(UDP, MoldUDP64, sport=port)
+    bind_bottom_up(UDP, MoldUDP64, dport=port)
+    bind_top_down(UDP, MoldUDP64, dport=port)
 
 
 # --- OUCH ---------------------------------------------------------------------------------------
@@ -342,12 +344,14 @@ for _letter, _body in (("+", SoupDebug), ("A", SoupLoginAccepted), ("J", SoupLog
 
 
 def bind_soup_port(port: int, ouch_version: str = DEFAULT_OUCH_VERSION) -> None:
-    """Dissect TCP segments to or from ``port`` as SoupBinTCP carrying OUCH ``ouch_version``."""
+    """Dissect TCP segments to or from ``port`` as SoupBinTCP carrying OUCH ``ouch_version``;
+    ``TCP()/SoupBinTCP()`` gets ``dport=port`` (client → venue)."""
     if (ouch_version, Direction.INBOUND) not in _BY_VERSION:
         raise ValueError(f"unknown OUCH version {ouch_version!r} (use '5.0' or '4.2')")
     SOUP_PORTS[port] = ouch_version
-    bind_layers(TCP, SoupBinTCP, dport=port)
-    bind_layers(TCP, SoupBinTCP, sport=port)
+    bind_bottom_up(TCP, SoupBinTCP, sport=port)
+    bind_bottom_up(TCP, SoupBinTCP, dport=port)
+    bind_top_down(TCP, SoupBinTCP, dport=port)
 
 
 __all__ = [

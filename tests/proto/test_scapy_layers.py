@@ -88,6 +88,13 @@ def test_build_mold_matches_codec(session, sequence, messages):
     assert [b.data for b in again.messages] == messages
 
 
+def test_stacking_sets_the_bound_destination_port():
+    udp = (UDP() / sl.MoldUDP64())[UDP]
+    assert (udp.sport, udp.dport) == (53, 26477)   # scapy's default source port
+    bytes(Ether() / IP() / TCP() / sl.SoupBinTCP())  # builds
+    assert (TCP() / sl.SoupBinTCP())[TCP].dport in (8001, 8003, 9042)
+
+
 def test_mold_end_of_session_and_heartbeat():
     eos = MoldPacket.end_of_session(b"S" * 10, 99).encode()
     layer = sl.MoldUDP64(eos)
