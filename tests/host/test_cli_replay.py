@@ -214,3 +214,35 @@ def test_progress_goes_to_stderr_only(bad_inputs):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("replay of good.pcap (pcap, model engine)\n")
     assert "replaying" not in proc.stdout
+
+
+def test_duplicates_gaps_and_control_packets_in_a_capture(tmp_path):
+    from tick2trade.proto.moldudp64 import MoldPacker
+    from tick2trade.proto.net import build_udp_frame
+    from tick2trade.proto.pcap import PcapWriter
+
+    session = b"SESSION001"
+    adds = [itch.encode(_add(i, "B", 10, 1000 + i, 1)) for i in range(1, 13)]
+    p1, p2, p3, p4 = MoldPacker(session, max_payload=20 + 3 * 38).pack(adds)
+    overlap = type(p2)(session, p2.sequence + 1, p2.messages[1:] + p3.messages[:1])
+    sent = [p1, p2, p2, overlap, p4, p4.heartbeat(session, 20),
+            p4.end_of_session(session, 20)]
+    path = tmp_path / "seq.pcap"
+    with PcapWriter(path) as writer:
+        for i, packet in enumerate(sent):
+            writer.write(build_udp_frame(packet.encode(), src_mac="02:00:00:00:00:01",
+                                         dst_mac=None, src_ip="10.0.0.1",
+                                         dst_ip="233.54.12.111", src_port=1, dst_port=2),
+                         i * 1000)
+    tob_out = tmp_path / "tob.jsonl"
+    result = run(path, "--tob-out", tob_out)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "packets      7 (data 5, heartbeats 1, end of session 1, unsequenced 0; " \
+           "sessions 1)" in out
+    # p3 lost except its first message (delivered by the overlap); 13..19 never sent
+    assert "gaps         2 (9 messages missing)" in out
+    assert "duplicates   1 packets, 5 messages (1 overlaps)" in out
+    assert "messages     10  A=10" in out
+    (tob,) = lines(tob_out)
+    assert (tob["bid_px"], tob["bid_qty"]) == (1012, 10)
