@@ -308,7 +308,7 @@ class OrderBook:
             self.last_event = msg.event_code
         changes, seen = [], set()
         for key in touched:
-            if key not in seen:
+            if key not in seen and (key[1] == _BUY or key[1] == _SELL):
                 seen.add(key)
                 locate, side, price = key
                 side = chr(side)
