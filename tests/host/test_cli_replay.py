@@ -246,3 +246,37 @@ def test_duplicates_gaps_and_control_packets_in_a_capture(tmp_path):
     assert "messages     10  A=10" in out
     (tob,) = lines(tob_out)
     assert (tob["bid_px"], tob["bid_qty"]) == (1012, 10)
+
+
+def _to_pcapng(records) -> bytes:
+    """A minimal little-endian pcapng (SHB, IDB with µs default, EPBs) of classic records."""
+    import struct
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 0))
+    for r in records:
+        us = r.ts_ns // 1000
+        out += block(6, struct.pack("<IIIII", 0, us >> 32, us & 0xFFFFFFFF, len(r.frame),
+                                    len(r.frame)) + r.frame)
+    return out
+
+
+def test_pcapng_input_gives_the_same_book(tmp_path):
+    from tick2trade.proto.pcap import read_records
+
+    capture = tmp_path / "flow.pcap"
+    write_pcap_flow(capture, FlowGenerator(FlowConfig(3000, 5, seed=9)), session=b"T2T0000009")
+    ng = tmp_path / "flow.pcapng"
+    ng.write_bytes(_to_pcapng(read_records(capture)))
+    outs = []
+    for path in (capture, ng):
+        book_out = path.with_suffix(".book")
+        result = run(path, "--book-out", book_out)
+        assert result.exit_code == 0, result.output
+        assert "(pcap, model engine)" in result.output
+        outs.append(book_out.read_text())
+    assert outs[0] == outs[1] and outs[0]
