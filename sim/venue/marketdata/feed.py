@@ -3,15 +3,18 @@
 :class:`ItchFeed` subscribes to the matching engine and turns each book
 change into the ITCH 5.0 message that describes it (ITCH 5.0 §5, building a
 book): ``BookAdd`` → ``A`` Add Order (``F`` with an MPID, §3.11/§3.12),
-``BookExecute`` → ``E`` Order Executed (§3.13; ``C`` §3.14 if the print
-price differs from the resting price), ``BookCancel`` → ``X`` Order Cancel
+``BookExecute`` → ``E`` Order Executed (§3.13; the engine prints at the
+resting order's price, so never ``C``), ``BookCancel`` → ``X`` Order Cancel
 (§3.15), ``BookDelete`` → ``D`` Order Delete (§3.16), ``BookReplace`` →
 ``U`` Order Replace (§3.17), a trade against a hidden order → ``P`` Trade
 (§3.18: order reference 0, side ``B``), ``HaltChanged`` → ``H`` Stock
 Trading Action (§3.3). Order references and match numbers are the engine's
 (day-unique); timestamps are the engine's event times, ns since midnight
 (ITCH 5.0 §1). Each finished message goes to ``sink`` (the MoldUDP64
-publisher), in engine order.
+publisher), in engine order. The hot messages are packed straight to bytes
+with structs derived from ``itch.FIELDS``; a value the wire cannot carry
+(a quantity above u32, an MPID longer than 4) is counted ``unencodable``
+and logged, and the engine carries on.
 
 The day frame (live mode): :meth:`ItchFeed.start_of_day` sends System Event
 ``O`` (start of messages), a Stock Directory ``R`` per symbol with Stock
@@ -45,11 +48,14 @@ published feed always rebuilds the engine's book*.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import struct
 from collections import Counter
 from collections.abc import Callable, Iterable
 
 from tick2trade.proto import itch
 from tick2trade.proto.errors import ProtocolError
+from tick2trade.sim.model.itch_fast import packer
 from tick2trade.sim.venue.engine import (
     MARKET,
     BookAdd,
@@ -64,12 +70,28 @@ from tick2trade.sim.venue.engine import (
     ns_since_midnight,
 )
 
+log = logging.getLogger(__name__)
+
 #: one day in ns: ITCH timestamps are ns since midnight (ITCH 5.0 §1)
 DAY_NS = 86_400_000_000_000
 #: trading states that stop matching (ITCH 5.0 §3.3): halted, paused, quotation only
 HALTED_STATES = frozenset("HPQ")
 #: book-changing ITCH types that name an existing order (ITCH 5.0 §5)
 _MODIFY_TYPES = frozenset("ECXDU")
+#: whole-message packers for the hot path, built from ``itch.FIELDS`` (ITCH 5.0 §3.11–§3.18)
+_PACKERS = {letter: packer(letter) for letter in "AFEXDUP"}
+_FIELD_WIDTHS = {f.name: f.length for f in itch.FIELDS["F"]}
+_STOCK_WIDTH = _FIELD_WIDTHS["stock"]
+_MPID_WIDTH = _FIELD_WIDTHS["attribution"]
+_BUY = ord("B")
+
+
+def _alpha(text: str, width: int) -> bytes:
+    """An Alpha field: ASCII, left-justified, space-padded (ITCH 5.0 §1)."""
+    raw = text.encode("ascii")
+    if len(raw) > width:
+        raise ValueError(f"{text!r} is longer than the {width}-character ITCH field")
+    return raw.ljust(width, b" ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +166,7 @@ class ItchFeed:
         self.stats: Counter[str] = Counter()
         self._replaying = False
         self._booked: set[int] = set()   # external refs the engine accepted from the replay
+        self._stocks: dict[str, bytes] = {}  # symbol → padded Stock field
         self._unsubscribe = engine.subscribe(self.on_events)
 
     def close(self) -> None:
@@ -179,54 +202,69 @@ class ItchFeed:
             self._publish_event(event)
 
     def _publish_event(self, event) -> None:
+        try:
+            self._encode_event(event)
+        except (struct.error, ValueError) as error:
+            # a value the wire cannot carry (e.g. a FIX quantity above u32): counted, and
+            # the engine (the caller) goes on
+            self.stats["unencodable"] += 1
+            log.warning("ITCH feed: cannot encode %r: %s", event, error)
+
+    def _encode_event(self, event) -> None:
+        """The hot path: pack straight to bytes with ``itch.FIELDS``-derived structs."""
         kind = type(event)
         if kind is BookAdd:
             self._book_add(event)
-        elif kind is BookExecute:
-            locate = self._locate(event.symbol)
-            if event.price == self._resting_price(event):
-                self._emit(itch.OrderExecuted(locate, 0, self._ts(event), event.order_ref,
-                                              event.qty, event.match_number))
-            else:
-                self._emit(itch.OrderExecutedWithPrice(
-                    locate, 0, self._ts(event), event.order_ref, event.qty,
-                    event.match_number, "Y", event.price))
+            return
+        if kind is BookExecute:
+            # the engine prints at the resting order's price: E, not C (ITCH 5.0 §3.13)
+            self._pack("E", event, event.order_ref, event.qty, event.match_number)
         elif kind is BookCancel:
-            self._emit(itch.OrderCancel(self._locate(event.symbol), 0, self._ts(event),
-                                        event.order_ref, event.qty))
+            self._pack("X", event, event.order_ref, event.qty)
         elif kind is BookDelete:
-            self._emit(itch.OrderDelete(self._locate(event.symbol), 0, self._ts(event),
-                                        event.order_ref))
+            self._pack("D", event, event.order_ref)
         elif kind is BookReplace:
-            self._emit(itch.OrderReplace(self._locate(event.symbol), 0, self._ts(event),
-                                         event.old_order_ref, event.order_ref, event.qty,
-                                         event.price))
+            self._pack("U", event, event.old_order_ref, event.order_ref, event.qty,
+                       event.price)
         elif kind is Executed and not event.passive.displayed:
             # ITCH 5.0 §3.18: a non-displayed order traded; reference 0, side always B
-            self._emit(itch.Trade(self._locate(event.symbol), 0, self._ts(event), 0, "B",
-                                  event.qty, event.symbol, event.price, event.match_number))
+            self._pack("P", event, 0, _BUY, event.qty, self._stock(event.symbol), event.price,
+                       event.match_number)
         elif kind is HaltChanged:
             self._emit(itch.StockTradingAction(self._locate(event.symbol), 0, self._ts(event),
                                                event.symbol, "H" if event.halted else "T",
                                                " ", ""))
 
-    def _book_add(self, event: BookAdd, header: itch.Message | None = None) -> None:
-        locate = self._locate(event.symbol) if header is None else header.stock_locate
-        tracking = 0 if header is None else header.tracking_number
-        ts = self._ts(event) if header is None else header.timestamp
-        side = str(event.side.value)
-        if event.attribution is None:
-            msg = itch.AddOrder(locate, tracking, ts, event.order_ref, side, event.qty,
-                                event.symbol, event.price)
-        else:
-            msg = itch.AddOrderMpid(locate, tracking, ts, event.order_ref, side, event.qty,
-                                    event.symbol, event.price, event.attribution)
-        self._emit(msg)
+    def _pack(self, type_letter: str, event, *fields) -> None:
+        locate = self._locate(event.symbol)
+        ts = event.ts % DAY_NS
+        raw = _PACKERS[type_letter](locate, 0, ts >> 32, ts & 0xFFFF_FFFF, *fields)
+        self.stats["messages"] += 1
+        self.sink(raw)
 
-    def _resting_price(self, event: BookExecute) -> int:
-        order = self.engine.order_by_ref(event.order_ref)
-        # a fully executed order is gone; the engine prints at the resting price
-        return event.price if order is None else order.price
+    def _stock(self, symbol: str) -> bytes:
+        stock = self._stocks.get(symbol)
+        if stock is None:
+            stock = self._stocks[symbol] = _alpha(symbol, _STOCK_WIDTH)
+        return stock
+
+    def _book_add(self, event: BookAdd, header: itch.Message | None = None) -> None:
+        """``A``/``F`` for an order now resting; ``header`` = a replayed message's header."""
+        side = ord(event.side.value)
+        stock = self._stock(event.symbol)
+        if header is None:
+            locate = self._locate(event.symbol)
+            tracking, ts = 0, event.ts % DAY_NS
+        else:
+            locate, tracking, ts = header.stock_locate, header.tracking_number, header.timestamp
+        parts = (locate, tracking, ts >> 32, ts & 0xFFFF_FFFF, event.order_ref, side,
+                 event.qty, stock, event.price)
+        if event.attribution is None:
+            raw = _PACKERS["A"](*parts)
+        else:
+            raw = _PACKERS["F"](*parts, _alpha(event.attribution, _MPID_WIDTH))
+        self.stats["messages"] += 1
+        self.sink(raw)
 
     # -------------------------------------------------------------- replay
 

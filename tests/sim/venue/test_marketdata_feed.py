@@ -138,3 +138,16 @@ def test_random_requests_published_feed_rebuilds_the_engine_book(seed):
     assert executions, "the random flow should trade"
     matches = [m.match_number for m in executions]
     assert len(set(matches)) == len(matches)
+
+
+def test_value_the_wire_cannot_carry_is_counted_and_the_engine_goes_on():
+    engine, feed, sub = make()
+    feed.start_of_day()
+    count = len(sub.raw)
+    events = engine.submit(OrderRequest("p1", 1, "AAPL", Side.BUY, 2**33, 1_000_000))
+    assert events and engine.order("p1", 1) is not None
+    assert feed.stats["unencodable"] == 1 and len(sub.raw) == count
+    engine.submit(OrderRequest("p1", 2, "AAPL", Side.BUY, 5, 1_000_000, attribution="TOOLONG"))
+    assert feed.stats["unencodable"] == 2
+    engine.submit(OrderRequest("p1", 3, "MSFT", Side.BUY, 5, 1_000_000))
+    assert sub.decoded[-1].TYPE == "A" and sub.decoded[-1].shares == 5
