@@ -169,12 +169,14 @@ class FlowGenerator:
         n_sizes = len(sizes)
         stocks = [b""] + [s.encode().ljust(8) for s in self.symbols]
         mpids = [m.encode() for m in _MPIDS]
-        halt_every = cfg.halt_every
+        until_halt = cfg.halt_every
         ts, next_ref, next_match = self.ts, self.next_ref, self.next_match
-        for i in range(count):
+        for _ in range(count):
             ts += gaps[int(rnd() * 4096)]
             hi, lo = ts >> 32, ts & M32
-            if i % halt_every == halt_every - 1:
+            until_halt -= 1
+            if not until_halt:
+                until_halt = cfg.halt_every
                 yield ts, self._toggle_pause(ts)
                 continue
             n_live = len(live)
@@ -210,7 +212,11 @@ class FlowGenerator:
             if kind == _X and shares < 2:
                 kind = _D
             if kind == _D:
-                drop(ref)
+                last = live.pop()  # drop ref: swap the last live order into its slot
+                if last != ref:
+                    live[o[4]] = last
+                    orders[last][4] = o[4]
+                del orders[ref]
                 yield ts, pack_d(locate, 0, hi, lo, ref)
             elif kind == _U:
                 new_ref = next_ref
