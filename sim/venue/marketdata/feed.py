@@ -84,6 +84,9 @@ _FIELD_WIDTHS = {f.name: f.length for f in itch.FIELDS["F"]}
 _STOCK_WIDTH = _FIELD_WIDTHS["stock"]
 _MPID_WIDTH = _FIELD_WIDTHS["attribution"]
 _BUY = ord("B")
+#: types replay decodes: they change the book, the locate map or the halt state
+_DECODED_ON_REPLAY = frozenset(t.encode() for t in "RAFECXDUH")
+_LENGTHS = {t.encode(): n for t, n in itch.LENGTHS.items()}
 
 
 def _alpha(text: str, width: int) -> bytes:
@@ -167,6 +170,7 @@ class ItchFeed:
         self._replaying = False
         self._booked: set[int] = set()   # external refs the engine accepted from the replay
         self._stocks: dict[str, bytes] = {}  # symbol → padded Stock field
+        self._symbols = frozenset(engine.symbols)
         self._unsubscribe = engine.subscribe(self.on_events)
 
     def close(self) -> None:
@@ -270,6 +274,14 @@ class ItchFeed:
 
     def replay(self, raw: bytes) -> None:
         """Re-publish one replayed ITCH message, booking it in the engine (module doc)."""
+        if raw[:1] not in _DECODED_ON_REPLAY:
+            # state-only types pass through as they are; only their length is checked
+            if len(raw) != _LENGTHS.get(raw[:1]):
+                self.stats["malformed"] += 1
+                return
+            self.stats["replayed"] += 1
+            self._emit_raw(raw)
+            return
         try:
             msg = itch.decode(raw)
         except ProtocolError:
@@ -281,7 +293,7 @@ class ItchFeed:
             self.locates.learn(msg.stock, msg.stock_locate)
         elif kind in "AF":
             self.locates.learn(msg.stock, msg.stock_locate)
-            if msg.stock not in self.engine.symbols:
+            if msg.stock not in self._symbols:
                 self.stats["foreign_symbol"] += 1
             else:
                 self._replay_add(raw, msg)
@@ -401,7 +413,7 @@ class ItchFeed:
             self.stats["consumed_on_add"] += 1
 
     def _replay_halt(self, msg) -> None:
-        if msg.stock in self.engine.symbols:
+        if msg.stock in self._symbols:
             halted = msg.trading_state in HALTED_STATES
             self._call_engine(lambda: self.engine.halt(msg.stock, halted))
 

@@ -19,6 +19,7 @@ from itch_subscriber import Subscriber, assert_same_book
 from tick2trade.proto import itch
 from tick2trade.proto.binaryfile import read_binaryfile, write_binaryfile
 from tick2trade.proto.capture import iter_mold
+from tick2trade.proto.errors import ProtocolError
 from tick2trade.sim.model.generator import generate
 from tick2trade.sim.venue.engine import (
     MARKET,
@@ -286,3 +287,24 @@ def test_symbol_filter_replays_only_the_chosen_symbols(tmp_path):
     locate = feed.locates.locate(symbols[0])
     assert {m.stock_locate for m in decoded} <= {0, locate}
     assert any(m.TYPE == "A" for m in decoded)
+
+
+@pytest.mark.parametrize("raw", [b"", b"A", b"S\x00\x00", b"\xfe" * 12,
+                                 b"A" + b"\x00" * 40, b"S" + b"\x00" * 12])
+def test_malformed_replayed_message_is_counted_not_published(raw):
+    published: list[bytes] = []
+    feed = ItchFeed(MatchingEngine(["ZVZZT"]), published.append)
+    feed.replay(raw)
+    assert published == [] and feed.stats["malformed"] == 1
+
+
+def test_truncated_capture_replays_what_is_whole_then_fails_clearly(tmp_path):
+    path = tmp_path / "cut.itch"
+    whole = [itch.encode(itch.SystemEvent(0, 0, ts, code)) for ts, code in ((1, "O"), (2, "S"))]
+    write_binaryfile(path, whole)
+    path.write_bytes(path.read_bytes() + b"\x00\x0cS\x00")   # a record cut short
+    published: list[bytes] = []
+    replay = CaptureReplay(ItchFeed(MatchingEngine(["ZVZZT"]), published.append), path, speed=0)
+    with pytest.raises(ProtocolError, match="offset"):
+        asyncio.run(replay.run())
+    assert published == whole and replay.done.is_set()
