@@ -167,6 +167,11 @@ class FixAcceptor:
             del acceptor, keep
 
     def _bind(self):
+        taken = [f"{s.begin_string} {s.target_comp_id}" for s in self.config.sessions
+                 if self._lookup(s) is not None]
+        if taken:  # QuickFIX keeps one registry of sessions per process
+            raise RuntimeError(f"FIX sessions {', '.join(taken)} are already served by another "
+                               "acceptor in this process")
         attempts = 1 if self.config.port else BIND_ATTEMPTS
         for attempt in range(1, attempts + 1):
             port = self.config.port or free_port()

@@ -1,10 +1,12 @@
 """The QuickFIX ``Application`` that hands session events to a profile.
 
-QuickFIX calls these methods on its own thread. Admin messages stay with
-the session layer; application messages go to the profile. A profile's
-:class:`UnsupportedMessage` becomes QuickFIX's ``UnsupportedMessageType``
-(BusinessMessageReject, ``380=3``); any other error in a profile is
-logged and counted, and the session carries on.
+QuickFIX calls these methods on the acceptor's thread. Admin messages stay
+with the session layer; application messages go to the profile. A
+profile's :class:`UnsupportedMessage` is answered exactly as QuickFIX
+answers ``UnsupportedMessageType`` (BusinessMessageReject ``380=3``, see
+``rejects.py``); any other error in a profile is logged and counted, and
+the session carries on. No Python exception ever propagates back into
+QuickFIX (its binding would leak it, and the acceptor with it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import Counter
 import quickfix as fix
 
 from .profiles.base import ApplicationProfile, UnsupportedMessage
+from .rejects import unsupported_reply
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +61,18 @@ class SessionApplication(fix.Application):
             self.profile.on_message(message, session_id)
         except UnsupportedMessage:
             self.stats["unsupported"] += 1
-            raise fix.UnsupportedMessageType() from None
+            self._send(unsupported_reply(message), session_id)
         except Exception:  # a profile bug must not take the session down
             self.stats["profile_errors"] += 1
             log.exception("FIX profile %s failed on %s", self.profile.name,
                           message.toString().replace("\x01", "|"))
+
+    def _send(self, message, session_id) -> None:
+        try:
+            fix.Session.sendToTarget(message, session_id)
+        except Exception:
+            self.stats["profile_errors"] += 1
+            log.exception("FIX acceptor could not answer on %s", session_id.toString())
 
     def _guard(self, hook, *args) -> None:
         try:

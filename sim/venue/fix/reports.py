@@ -57,10 +57,28 @@ CANCEL_REQUEST, REPLACE_REQUEST = (fix.CxlRejResponseTo_ORDER_CANCEL_REQUEST,
                                    fix.CxlRejResponseTo_ORDER_CANCEL_REPLACE_REQUEST)
 
 
+def _tag(field_type) -> int:
+    return field_type().getTag()
+
+
+#: tag numbers, taken from QuickFIX's field definitions (never typed by hand)
+ORDER_ID, CL_ORD_ID, ORIG_CL_ORD_ID, EXEC_ID, EXEC_TRANS_TYPE, EXEC_TYPE = map(
+    _tag, (fix.OrderID, fix.ClOrdID, fix.OrigClOrdID, fix.ExecID, fix.ExecTransType,
+           fix.ExecType))
+ORD_STATUS, ORD_REJ_REASON_TAG, SYMBOL, SIDE, ORD_TYPE, ORDER_QTY, PRICE = map(
+    _tag, (fix.OrdStatus, fix.OrdRejReason, fix.Symbol, fix.Side, fix.OrdType, fix.OrderQty,
+           fix.Price))
+TIME_IN_FORCE, LAST_QTY, LAST_PX, LEAVES_QTY, CUM_QTY, AVG_PX, TEXT = map(
+    _tag, (fix.TimeInForce, fix.LastShares, fix.LastPx, fix.LeavesQty, fix.CumQty, fix.AvgPx,
+           fix.Text))
+CXL_REJ_RESPONSE_TO, CXL_REJ_REASON = map(_tag, (fix.CxlRejResponseTo, fix.CxlRejReason))
+
+
 def _message(begin_string: str, msg_type: str) -> fix.Message:
     message = fix.Message()
-    message.getHeader().setField(fix.BeginString(begin_string))
-    message.getHeader().setField(fix.MsgType(msg_type))
+    header = message.getHeader()
+    header.setField(fix.BeginString(begin_string))
+    header.setField(fix.MsgType(msg_type))
     return message
 
 
@@ -84,35 +102,31 @@ def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str
     """An ExecutionReport for ``order`` in its current state."""
     message = _message(begin_string, fix.MsgType_ExecutionReport)
     status = order.status
-    message.setField(fix.OrderID(order.order_id))
-    message.setField(fix.ClOrdID(cl_ord_id or order.cl_ord_id))
+    values = [(ORDER_ID, order.order_id), (CL_ORD_ID, cl_ord_id or order.cl_ord_id),
+              (EXEC_ID, exec_id), (EXEC_TYPE, exec_type(begin_string, kind)),
+              (ORD_STATUS, status.value), (SYMBOL, order.symbol), (SIDE, order.side),
+              (ORD_TYPE, order.ord_type), (CUM_QTY, str(order.cum_qty)),
+              (AVG_PX, format_price(order.avg_px))]
     if orig_cl_ord_id:
-        message.setField(fix.OrigClOrdID(orig_cl_ord_id))
-    message.setField(fix.ExecID(exec_id))
+        values.append((ORIG_CL_ORD_ID, orig_cl_ord_id))
     if begin_string == FIX42:
-        message.setField(fix.ExecTransType(fix.ExecTransType_NEW))
-    message.setField(fix.ExecType(exec_type(begin_string, kind)))
-    message.setField(fix.OrdStatus(status.value))
+        values.append((EXEC_TRANS_TYPE, fix.ExecTransType_NEW))
     if ord_rej is not None:
-        message.setField(fix.OrdRejReason(int(ord_rej)))
-    message.setField(fix.Symbol(order.symbol))
-    message.setField(fix.Side(order.side))
-    message.setField(fix.OrdType(order.ord_type))
+        values.append((ORD_REJ_REASON_TAG, ord_rej))
     if order.order_qty:
-        message.setField(fix.StringField(fix.OrderQty().getTag(), str(order.order_qty)))
+        values.append((ORDER_QTY, str(order.order_qty)))
     if order.price is not None:
-        message.setField(fix.StringField(fix.Price().getTag(), format_price(order.price)))
+        values.append((PRICE, format_price(order.price)))
     if order.time_in_force is not None:
-        message.setField(fix.TimeInForce(order.time_in_force))
+        values.append((TIME_IN_FORCE, order.time_in_force))
     if last_qty is not None:
-        message.setField(fix.StringField(fix.LastShares().getTag(), str(last_qty)))
-        message.setField(fix.StringField(fix.LastPx().getTag(), format_price(last_px)))
+        values += [(LAST_QTY, str(last_qty)), (LAST_PX, format_price(last_px))]
     leaves = 0 if status in (OrdStatus.CANCELED, OrdStatus.REJECTED) else order.leaves_qty
-    message.setField(fix.StringField(fix.LeavesQty().getTag(), str(leaves)))
-    message.setField(fix.StringField(fix.CumQty().getTag(), str(order.cum_qty)))
-    message.setField(fix.StringField(fix.AvgPx().getTag(), format_price(order.avg_px)))
+    values.append((LEAVES_QTY, str(leaves)))
     if text:
-        message.setField(fix.Text(text))
+        values.append((TEXT, text))
+    for tag, value in values:  # QuickFIX writes body fields in ascending tag order
+        message.setField(tag, str(value))
     return message
 
 
@@ -121,11 +135,9 @@ def order_cancel_reject(begin_string: str, *, order_id: str, cl_ord_id: str,
                         reason: str, text: str) -> fix.Message:
     """An OrderCancelReject answering a cancel (``CANCEL_REQUEST``) or a replace."""
     message = _message(begin_string, fix.MsgType_OrderCancelReject)
-    message.setField(fix.OrderID(order_id))
-    message.setField(fix.ClOrdID(cl_ord_id))
-    message.setField(fix.OrigClOrdID(orig_cl_ord_id))
-    message.setField(fix.OrdStatus(ord_status))
-    message.setField(fix.CxlRejResponseTo(response_to))
-    message.setField(fix.CxlRejReason(int(reason)))
-    message.setField(fix.Text(text))
+    for tag, value in ((ORDER_ID, order_id), (CL_ORD_ID, cl_ord_id),
+                       (ORIG_CL_ORD_ID, orig_cl_ord_id), (ORD_STATUS, ord_status),
+                       (CXL_REJ_RESPONSE_TO, response_to), (CXL_REJ_REASON, reason),
+                       (TEXT, text)):
+        message.setField(tag, str(value))
     return message

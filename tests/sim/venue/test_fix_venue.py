@@ -204,3 +204,24 @@ def test_other_message_types_get_business_reject():
             reject = fields(await client.expect("j"), 372, 380, 58)
             assert reject == {372: "8", 380: "3", 58: "Unsupported Message Type"}
     run(body())
+
+
+def test_pipelined_orders_from_two_sessions_all_fill():
+    """Many orders in flight on both sessions: every one is acknowledged and filled once."""
+    count = 150
+
+    async def body():
+        async with venue("FIX.4.2", "FIX.4.4") as (engine, _, (buyer, seller)):
+            for i in range(count):
+                new_order(buyer, f"B{i}", side="1", qty="10", price="10")
+                new_order(seller, f"S{i}", side="2", qty="10", price="10")
+            for client, prefix in ((buyer, "B"), (seller, "S")):
+                status = {}
+                for _ in range(2 * count):
+                    er = await report(client)
+                    assert er[11].startswith(prefix)
+                    status.setdefault(er[11], []).append(er[39])
+                assert len(status) == count
+                assert all(s == ["0", "2"] for s in status.values()), status
+            assert engine.orders() == []
+    run(body())
