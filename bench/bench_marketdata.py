@@ -7,9 +7,10 @@ plain way, on messages of a seeded synthetic day (``sim/model/generator.py``):
   packet per message (``MoldPacket(...).encode()`` + ``sendto``); ours:
   ``MoldPublisher`` batching into 1472-byte payloads and storing every
   message for re-requests.
-- feed: matching-engine requests with the ITCH feed and publisher
-  subscribed, against the same requests through the engine alone (the
-  ratio is the feed's overhead).
+- feed: matching-engine requests with the ITCH feed subscribed (messages
+  to a list; then through the publisher, one UDP packet per request as on
+  a live venue where each order arrives in its own turn of the event loop),
+  against the same requests through the engine alone.
 - replay: a BinaryFILE replayed as the market as fast as possible
   (``CaptureReplay``: decode, book as external liquidity, re-publish),
   against re-publishing the raw messages without booking them.
@@ -65,7 +66,7 @@ def _line(name: str, count: int, seconds: float, base: float | None = None,
           unit: str = "msg") -> float:
     rate = count / seconds
     ratio = f"  ×{rate / base:.2f} vs baseline" if base else ""
-    print(f"  {name:<44} {rate / 1e3:10.1f} k {unit}/s{ratio}")
+    print(f"  {name:<48} {rate / 1e3:10.1f} k {unit}/s{ratio}")
     return rate
 
 
@@ -121,10 +122,12 @@ def bench_feed(n: int, seed: int) -> None:
     sink = _sink()
     ticks = itertools.count()
 
-    def run(with_feed: bool) -> ItchFeed | None:
+    def run(with_feed: str | None) -> ItchFeed | None:
         engine = MatchingEngine(("AAPL", "MSFT", "SPY"), clock=lambda: next(ticks))
-        feed = None
-        if with_feed:
+        feed = publisher = None
+        if with_feed == "list":
+            feed = ItchFeed(engine, [].append)
+        elif with_feed == "udp":
             sender = UdpSender(*sink.getsockname())
             publisher = MoldPublisher(RetransmitStore(SESSION), sender)
             feed = ItchFeed(engine, publisher.publish)
@@ -135,15 +138,17 @@ def bench_feed(n: int, seed: int) -> None:
             if i % 3 == 0 and live:
                 owner, client_id = live.pop(len(live) // 2)
                 engine.cancel(owner, client_id)
-        if feed is not None:
+        if publisher is not None:
             publisher.flush()
             sender.close()
         return feed
 
-    base = _line("baseline: engine alone", n, _timed(lambda: run(False)), unit="req")
+    base = _line("baseline: engine alone", n, _timed(lambda: run(None)), unit="req")
+    _line("engine + ITCH feed (messages to a list)", n, _timed(lambda: run("list")), base,
+          unit="req")
     result = {}
-    seconds = _timed(lambda: result.setdefault("feed", run(True)))
-    _line("engine + ITCH feed + MoldUDP64 publisher", n, seconds, base, unit="req")
+    seconds = _timed(lambda: result.setdefault("feed", run("udp")))
+    _line("engine + feed + publisher, a packet per request", n, seconds, base, unit="req")
     print(f"  ({result['feed'].stats['messages']:,} ITCH messages published)")
     sink.close()
 
