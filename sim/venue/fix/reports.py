@@ -71,7 +71,8 @@ ORD_STATUS, ORD_REJ_REASON_TAG, SYMBOL, SIDE, ORD_TYPE, ORDER_QTY, PRICE = map(
 TIME_IN_FORCE, LAST_QTY, LAST_PX, LEAVES_QTY, CUM_QTY, AVG_PX, TEXT = map(
     _tag, (fix.TimeInForce, fix.LastShares, fix.LastPx, fix.LeavesQty, fix.CumQty, fix.AvgPx,
            fix.Text))
-CXL_REJ_RESPONSE_TO, CXL_REJ_REASON = map(_tag, (fix.CxlRejResponseTo, fix.CxlRejReason))
+CXL_REJ_RESPONSE_TO, CXL_REJ_REASON, ACCOUNT = map(
+    _tag, (fix.CxlRejResponseTo, fix.CxlRejReason, fix.Account))
 
 
 def _message(begin_string: str, msg_type: str) -> fix.Message:
@@ -97,8 +98,8 @@ def ord_rej_reason(begin_string: str, reason: RejectReason | None) -> str:
 def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str, *,
                      last_qty: int | None = None, last_px: int | None = None,
                      ord_rej: str | None = None, text: str | None = None,
-                     cl_ord_id: str | None = None,
-                     orig_cl_ord_id: str | None = None) -> fix.Message:
+                     cl_ord_id: str | None = None, orig_cl_ord_id: str | None = None,
+                     account: str | None = None) -> fix.Message:
     """An ExecutionReport for ``order`` in its current state."""
     message = _message(begin_string, fix.MsgType_ExecutionReport)
     status = order.status
@@ -125,6 +126,8 @@ def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str
     values.append((LEAVES_QTY, str(leaves)))
     if text:
         values.append((TEXT, text))
+    if account:
+        values.append((ACCOUNT, account))
     for tag, value in values:  # QuickFIX writes body fields in ascending tag order
         message.setField(tag, str(value))
     return message

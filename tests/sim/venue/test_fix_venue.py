@@ -13,7 +13,7 @@ import pytest
 
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import OrderRequest, Side
-from tick2trade.sim.venue.fix import FixAcceptor, FixConfig
+from tick2trade.sim.venue.fix import FixAcceptor, FixConfig, FixSessionConfig
 from tick2trade.sim.venue.fix.client import FixClient, fields
 
 VERSIONS = {"FIX.4.2": "TW42", "FIX.4.4": "TW44"}
@@ -224,4 +224,37 @@ def test_pipelined_orders_from_two_sessions_all_fill():
                 assert len(status) == count
                 assert all(s == ["0", "2"] for s in status.values()), status
             assert engine.orders() == []
+    run(body())
+
+
+def test_drop_copy_session_gets_every_execution():
+    async def body():
+        sessions = [FixSessionConfig(begin_string=v, target_comp_id=t)
+                    for v, t in VERSIONS.items()]
+        sessions.append(FixSessionConfig(begin_string="FIX.4.4", target_comp_id="DROP"))
+        config = FixConfig(port=0, sessions=sessions, drop_copy_target_comp_id="DROP")
+        engine = MatchingEngine(SYMBOLS)
+        acceptor = FixAcceptor(config, "venue", engine=engine)
+        await acceptor.start()
+        trader = FixClient(acceptor.port, begin_string="FIX.4.2", sender_comp_id="TW42")
+        drop = FixClient(acceptor.port, sender_comp_id="DROP")
+        try:
+            await trader.logon()
+            await drop.logon()
+            engine.submit(OrderRequest("ouch:7", "T1", "MSFT", Side.SELL, 100, 2_000_000))
+            new_order(trader, "F1", side="1", qty="60", price="200", symbol="MSFT")
+            assert (await report(trader))[39] == "0"
+            assert (await report(trader))[39] == "2"
+            copies = [await drop.expect("8") for _ in range(2)]
+            got = {c.getField(1): fields(c, 11, 39, 32, 31, 151, 14, 150, 54) for c in copies}
+            assert got == {
+                "ouch:7": {11: "T1", 39: "1", 32: "60", 31: "200", 151: "40", 14: "60",
+                           150: "F", 54: "2"},
+                "fix:FIX.4.2:ISLD->TW42": {11: "F1", 39: "2", 32: "60", 31: "200", 151: "0",
+                                           14: "60", 150: "F", 54: "1"},
+            }
+        finally:
+            await trader.close()
+            await drop.close()
+            await acceptor.stop()
     run(body())

@@ -44,6 +44,7 @@ from ...events import (
     TimeInForce,
 )
 from .. import reports
+from ..dropcopy import FixDropCopy
 from ..orders import FixOrder, OrderEvent, OrdStatus
 from ..requests import (
     BadValue,
@@ -108,9 +109,17 @@ class VenueProfile(ApplicationProfile):
         self._replace: dict[tuple[str, str], tuple[ReplaceOrder, int]] = {}
         self.stats: Counter[str] = Counter()
         self._unsubscribe = engine.subscribe(self._on_events)
+        self.drop_copy: FixDropCopy | None = None
+        if config is not None and config.drop_copy_target_comp_id is not None:
+            targets = [fix.SessionID(s.begin_string, config.sender_comp_id, s.target_comp_id)
+                       for s in config.sessions
+                       if s.target_comp_id == config.drop_copy_target_comp_id]
+            self.drop_copy = FixDropCopy(engine, targets, self._send_quietly)
 
     def close(self) -> None:
         self._unsubscribe()
+        if self.drop_copy is not None:
+            self.drop_copy.close()
 
     # ------------------------------------------------------- QuickFIX thread
 
@@ -150,6 +159,12 @@ class VenueProfile(ApplicationProfile):
                 self.stats["not_sent"] += 1
         except fix.SessionNotFound:
             self.stats["not_sent"] += 1
+
+    def _send_quietly(self, message: fix.Message, session: fix.SessionID) -> bool:
+        try:
+            return self.send(message, session)
+        except fix.SessionNotFound:
+            return False
 
     def _exec_id(self) -> str:
         return f"X{next(self._exec_ids)}"
