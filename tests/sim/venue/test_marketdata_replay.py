@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import random
 import time
+from collections import Counter
 
 import pytest
 from conftest import CAPTURES, itch_pcaps
@@ -20,6 +21,9 @@ from tick2trade.proto import itch
 from tick2trade.proto.binaryfile import read_binaryfile, write_binaryfile
 from tick2trade.proto.capture import iter_mold
 from tick2trade.proto.errors import ProtocolError
+from tick2trade.proto.moldudp64 import MoldPacket
+from tick2trade.proto.net import build_udp_frame
+from tick2trade.proto.pcap import PcapWriter
 from tick2trade.sim.model.generator import generate
 from tick2trade.sim.venue.engine import (
     MARKET,
@@ -308,3 +312,54 @@ def test_truncated_capture_replays_what_is_whole_then_fails_clearly(tmp_path):
     with pytest.raises(ProtocolError, match="offset"):
         asyncio.run(replay.run())
     assert published == whole and replay.done.is_set()
+
+
+# ------------------------------------------------------- pcap sources we write
+
+
+def _write_mold_pcap(path, packets: list[tuple[int, MoldPacket]]) -> None:
+    with PcapWriter(path) as writer:
+        for ts, packet in packets:
+            writer.write(build_udp_frame(packet.encode(), src_mac="02:00:00:00:00:01",
+                                         dst_mac=None, src_ip="10.0.0.1",
+                                         dst_ip="233.54.12.111", src_port=40000,
+                                         dst_port=26477), ts)
+
+
+def _events(n: int, start_ts: int = 34_200_000_000_000) -> list[bytes]:
+    return [itch.encode(itch.SystemEvent(0, 0, start_ts + i, "Q")) for i in range(n)]
+
+
+def test_pcap_duplicates_overlaps_and_control_packets_are_read_once(tmp_path):
+    m = _events(8)
+    session = b"0000000001"
+    path = tmp_path / "dups.pcap"
+    _write_mold_pcap(path, [
+        (1, MoldPacket(session, 1, tuple(m[0:3]))),
+        (2, MoldPacket(session, 1, tuple(m[0:3]))),          # the B line's copy
+        (3, MoldPacket.heartbeat(session, 4)),
+        (4, MoldPacket(session, 3, tuple(m[2:6]))),          # overlaps by one
+        (5, MoldPacket(session, 8, tuple(m[7:8]))),          # a gap: 7 never captured
+        (6, MoldPacket.end_of_session(session, 9)),
+    ])
+    stats = Counter()
+    got = [item.message for item in read_capture(path, stats)]
+    assert got == m[0:6] + m[7:8]
+    assert stats["duplicate_packets"] == 1 and stats["control_packets"] == 2
+    assert stats["gaps"] == 1
+
+
+def test_pcap_replayed_in_real_time_by_capture_timestamps(tmp_path):
+    session = b"0000000001"
+    m = _events(3)
+    path = tmp_path / "timed.pcap"
+    base = 1_692_711_000 * 10**9
+    _write_mold_pcap(path, [(base, MoldPacket(session, 1, (m[0],))),
+                            (base + 150_000_000, MoldPacket(session, 2, (m[1],))),
+                            (base + 300_000_000, MoldPacket(session, 3, (m[2],)))])
+    times: list[float] = []
+    feed = ItchFeed(MatchingEngine(["ZVZZT"]), lambda raw: times.append(time.monotonic()))
+    replay = CaptureReplay(feed, path, speed=2.0, timestamps="capture")
+    asyncio.run(replay.run())
+    assert len(times) == 3
+    assert 0.12 <= times[2] - times[0] <= 0.6      # 300 ms of capture at ×2

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import CAPTURES
+from conftest import CAPTURES, itch_pcaps
 from itch_subscriber import Subscriber, assert_same_book
 
 from tick2trade.proto import itch
@@ -144,6 +144,34 @@ def test_replayed_capture_reaches_subscribers_and_our_orders_trade_against_it():
     # our timestamps follow the replayed market's clock, not the wall clock
     last_replayed = itch.decode(captured[-1]).timestamp
     assert 0 <= execution.timestamp - last_replayed < 10**9
+
+
+def _real_captures():
+    return list(itch_pcaps()) or [pytest.param(None, marks=pytest.mark.skip(
+        reason=f"third-party captures not present in {CAPTURES} (set T2T_SHARED)"))]
+
+
+@pytest.mark.parametrize("path", _real_captures(), ids=lambda p: getattr(p, "name", "none"))
+def test_every_real_capture_arrives_over_the_wire_in_order(path):
+    config = _config(replay=ReplayConfig(capture=path, speed=0))
+    options = engine_options(config, SYMBOLS)
+    engine = MatchingEngine(**options)
+    captured = [m for c in iter_mold(path) for m in c.packet.messages]
+    received: list[tuple[int, bytes]] = []
+
+    async def scenario():
+        md = MarketData(config, engine, clock=options["clock"])
+        await md.start()
+        listener = MoldListener(config.group, config.port, rerequest=md.rerequest_address,
+                                on_message=lambda seq, raw: received.append((seq, raw)))
+        await listener.start()
+        await md.wait_replayed(timeout=5)
+        await listener.wait_for(len(captured) + 1)
+        await md.stop()
+        await listener.stop()
+
+    _run(scenario())
+    assert received == list(enumerate(captured, 1))
 
 
 def test_malformed_requests_do_not_disturb_the_feed():
