@@ -9,6 +9,7 @@ from anywhere in a queue is O(1).
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -78,7 +79,7 @@ class BookSide:
     def add(self, order: Order) -> None:
         level = self.levels.get(order.price)
         if level is None:
-            level = self.levels[order.price] = {}
+            level = self.levels[order.price] = OrderedDict()
             bisect.insort(self.prices, order.price)
         level[order.order_ref] = order
 

@@ -48,7 +48,7 @@ Rules
       :class:`CancelRejected` / :class:`ReplaceRejected` events, never an
       exception.
 
-Events (frozen dataclasses in ``events.py``, re-exported here; the book
+Events (read-only slotted dataclasses in ``events.py``, re-exported here; the book
 structures are in ``book.py``): order-level events
 :class:`Accepted`, :class:`Rejected`, :class:`Executed` (one per trade,
 both sides in it), :class:`Canceled`, :class:`Replaced`,
@@ -202,28 +202,37 @@ class MatchingEngine:
         self.stats["requests"] += 1
         ts = self._clock()
         book = self._books.get(req.symbol)
-        reason = None
-        if book is None:
-            reason = RejectReason.INVALID_SYMBOL
-        elif not isinstance(req.qty, int) or req.qty <= 0:
-            reason = RejectReason.INVALID_QUANTITY
-        elif req.price is not None and (not isinstance(req.price, int) or req.price <= 0):
-            reason = RejectReason.INVALID_PRICE
-        elif (req.owner, req.client_id) in self._live:
-            reason = RejectReason.DUPLICATE_ID
-        elif book.halted:
-            reason = RejectReason.HALTED
-        if reason is not None:
-            return self._publish([Rejected(ts, req.owner, req.client_id, req.symbol, reason)])
-        order = Order(self._new_ref(), req.owner, req.client_id, req.symbol, Side(req.side),
-                       req.price, req.qty, req.qty, 0, req.tif, req.displayed, req.self_match,
-                       req.owner if req.stp_key is None else req.stp_key, req.attribution)
+        qty, price = req.qty, req.price
+        key = (req.owner, req.client_id)
+        if (book is None or qty.__class__ is not int or qty <= 0 or key in self._live
+                or book.halted
+                or (price is not None and (price.__class__ is not int or price <= 0))):
+            return self._publish([Rejected(ts, req.owner, req.client_id, req.symbol,
+                                           self._reject_reason(req, book))])
+        side = req.side if req.side.__class__ is Side else Side(req.side)
+        order = Order(self._new_ref(), req.owner, req.client_id, req.symbol, side, price, qty,
+                      qty, 0, req.tif, req.displayed, req.self_match,
+                      req.owner if req.stp_key is None else req.stp_key, req.attribution)
         events: list = [Accepted(ts, order.owner, order.client_id, order.order_ref,
-                                 order.symbol, order.side, order.qty, order.price, order.tif,
-                                 order.displayed)]
-        self._aggress(book, order, ts, events)
-        self._rest_or_expire(book, order, ts, events)
+                                 order.symbol, side, qty, price, order.tif, order.displayed)]
+        opposite = book.asks if side is Side.BUY else book.bids
+        if opposite.prices:
+            self._aggress(book, order, ts, events)
+        if order.leaves:
+            self._rest_or_expire(book, order, ts, events)
         return self._publish(events)
+
+    def _reject_reason(self, req: OrderRequest, book: Book | None) -> RejectReason:
+        if book is None:
+            return RejectReason.INVALID_SYMBOL
+        if not isinstance(req.qty, int) or isinstance(req.qty, bool) or req.qty <= 0:
+            return RejectReason.INVALID_QUANTITY
+        if req.price is not None and (not isinstance(req.price, int)
+                                      or isinstance(req.price, bool) or req.price <= 0):
+            return RejectReason.INVALID_PRICE
+        if (req.owner, req.client_id) in self._live:
+            return RejectReason.DUPLICATE_ID
+        return RejectReason.HALTED
 
     def cancel(self, owner: str, client_id: Hashable, remaining: int = 0) -> list:
         """Cancel all (``remaining=0``) or reduce to ``remaining`` open shares."""
@@ -400,7 +409,7 @@ class MatchingEngine:
         """Trade ``order`` against the opposite side while it crosses."""
         if book.halted:
             return
-        opposite = book.side(order.side.opposite)
+        opposite = book.asks if order.side is Side.BUY else book.bids
         limit = order.price
         prices = opposite.prices
         while order.leaves and prices:
@@ -409,28 +418,50 @@ class MatchingEngine:
                                       else best > limit):
                 return
             level = opposite.levels[best]
-            skipped = 0
-            for resting in list(level.values()):
-                if resting.owner == skip_owner:
-                    skipped += 1
-                    continue
+            if skip_owner is not None:
+                if self._aggress_level_skipping(book, level, order, ts, events, skip_owner):
+                    return
+                continue
+            while order.leaves and level:
+                resting = next(iter(level.values()))    # front of the queue
                 if (resting.stp_key == order.stp_key
                         and order.self_match is not SelfMatch.ALLOW):
-                    policy = order.self_match
-                    if policy is not SelfMatch.CANCEL_NEWEST:
-                        self._reduce(book, resting, resting.leaves, CancelReason.SELF_MATCH,
-                                     ts, events)
-                    if policy is not SelfMatch.CANCEL_RESTING:
-                        self._cancel_aggressor(order, ts, events)
+                    if self._self_match(book, resting, order, ts, events):
                         return
                     continue
                 self._trade(book, resting, order, ts, events)
-                if not order.leaves:
-                    return
-            if skipped:
-                # only skipped (external) orders left at this price: the
-                # external add rests beside them, crossing nothing further
-                return
+
+    def _self_match(self, book: Book, resting: Order, order: Order, ts: int,
+                    events: list) -> bool:
+        """Apply the aggressor's policy; True when the aggressor is done."""
+        policy = order.self_match
+        if policy is not SelfMatch.CANCEL_NEWEST:
+            self._reduce(book, resting, resting.leaves, CancelReason.SELF_MATCH, ts, events)
+        if policy is not SelfMatch.CANCEL_RESTING:
+            self._cancel_aggressor(order, ts, events)
+            return True
+        return False
+
+    def _aggress_level_skipping(self, book: Book, level: dict, order: Order, ts: int,
+                                events: list, skip_owner: str) -> bool:
+        """One price level for an external add: other external orders are stepped over.
+
+        True when matching must stop: the aggressor is done, or only
+        external orders are left at this price (it then rests beside them).
+        """
+        skipped = False
+        for resting in list(level.values()):
+            if resting.owner == skip_owner:
+                skipped = True
+                continue
+            if resting.stp_key == order.stp_key and order.self_match is not SelfMatch.ALLOW:
+                if self._self_match(book, resting, order, ts, events):
+                    return True
+                continue
+            self._trade(book, resting, order, ts, events)
+            if not order.leaves:
+                return True
+        return skipped
 
     @staticmethod
     def _cancel_aggressor(order: Order, ts: int, events: list) -> None:
@@ -459,8 +490,9 @@ class MatchingEngine:
             events.append(BookExecute(ts, order.symbol, resting.order_ref, qty, match, price,
                                       resting.leaves))
         if not resting.leaves:
-            book.side(resting.side).remove(resting)
-            self._forget(resting)
+            (book.bids if resting.side is Side.BUY else book.asks).remove(resting)
+            del self._live[(resting.owner, resting.client_id)]
+            del self._by_ref[resting.order_ref]
 
     def _rest_or_expire(self, book: Book, order: Order, ts: int, events: list) -> None:
         if not order.leaves:
@@ -474,7 +506,7 @@ class MatchingEngine:
 
     def _rest(self, book: Book, order: Order, ts: int, events: list,
               replaces: int | None = None) -> None:
-        book.side(order.side).add(order)
+        (book.bids if order.side is Side.BUY else book.asks).add(order)
         self._live[(order.owner, order.client_id)] = order
         self._by_ref[order.order_ref] = order
         if not order.displayed:

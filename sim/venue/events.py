@@ -2,6 +2,9 @@
 
 The vocabulary shared by the engine (``engine.py``) and everything that
 listens to it: order ports, drop copy, FIX acceptor and the ITCH publisher.
+Events are slotted dataclasses that consumers must treat as read-only (not
+``frozen``: a frozen dataclass costs several times more to build, and the
+engine builds two to four per order message).
 Book events map one to one onto ITCH 5.0 messages (``ITCH 5.0 §1.3``,
 ``§1.4``); reason letters are the OUCH ones (``OUCH 5.0 §6.5``).
 """
@@ -84,7 +87,7 @@ class OrderRequest:
 # ----------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     ts: int
     owner: str
@@ -98,7 +101,7 @@ class Accepted:
     displayed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     ts: int
     owner: str
@@ -107,7 +110,7 @@ class Rejected:
     reason: RejectReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fill:
     """One side of a trade; ``remaining`` is that order's open shares after it."""
 
@@ -120,7 +123,7 @@ class Fill:
     displayed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Executed:
     ts: int
     symbol: str
@@ -131,7 +134,7 @@ class Executed:
     aggressor: Fill
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Canceled:
     """``qty`` shares left the order; ``remaining`` are still open (0 = gone)."""
 
@@ -145,7 +148,7 @@ class Canceled:
     reason: CancelReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Replaced:
     """The order ``old_client_id`` is now ``client_id``; ``qty`` = open shares."""
 
@@ -163,7 +166,7 @@ class Replaced:
     priority_kept: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CancelRejected:
     ts: int
     owner: str
@@ -171,7 +174,7 @@ class CancelRejected:
     reason: RejectReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReplaceRejected:
     ts: int
     owner: str
@@ -180,7 +183,7 @@ class ReplaceRejected:
     reason: RejectReason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookAdd:
     """ITCH 5.0 §1.3.1 Add Order (``F`` when ``attribution`` is set)."""
 
@@ -193,7 +196,7 @@ class BookAdd:
     attribution: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookExecute:
     """ITCH 5.0 §1.4.1 Order Executed; ``remaining=0`` removes the order."""
 
@@ -206,7 +209,7 @@ class BookExecute:
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookCancel:
     """ITCH 5.0 §1.4.3 Order Cancel (partial; the order stays)."""
 
@@ -217,7 +220,7 @@ class BookCancel:
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookDelete:
     """ITCH 5.0 §1.4.4 Order Delete."""
 
@@ -226,7 +229,7 @@ class BookDelete:
     order_ref: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookReplace:
     """ITCH 5.0 §1.4.5 Order Replace (new reference, back of the queue)."""
 
@@ -238,7 +241,7 @@ class BookReplace:
     price: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HaltChanged:
     """ITCH 5.0 §1.2.4 Stock Trading Action (``H`` halted, ``T`` trading)."""
 
