@@ -163,7 +163,7 @@ class MarketData:
                                        batch_interval=config.batch_interval,
                                        heartbeat_interval=config.heartbeat_interval)
         clock = self._clock if self._clock is not None else ns_since_midnight
-        self.feed = ItchFeed(self.engine, self.publisher.publish, clock=clock)
+        self.feed = ItchFeed(self.engine, self._publish, clock=clock)
         await self.publisher.start()
         replay = config.replay
         if replay.capture is None:
@@ -178,6 +178,13 @@ class MarketData:
                  self.session.decode(), config.group, config.port, self.sender.address[0],
                  *self.server.address,
                  f", replaying {replay.capture}" if replay.capture else "")
+
+    def _publish(self, message: bytes) -> None:
+        """The feed's sink: after the end of the session, engine events are counted, not sent."""
+        if self.publisher.ended:
+            self.publisher.stats["after_end_of_session"] += 1
+            return
+        self.publisher.publish(message)
 
     async def _run_replay(self) -> None:
         try:

@@ -296,3 +296,20 @@ def test_stop_lingers_serving_rerequests_after_end_of_session():
     md, listener = _run(scenario())
     assert listener.stats["dropped_by_test"] >= 1 and md.stats["rerequest.replies"] >= 1
     assert_same_book(engine, md.feed, sub)
+
+
+def test_engine_events_after_the_end_of_session_are_counted_not_raised():
+    config = _config()
+    engine = MatchingEngine(SYMBOLS)
+
+    async def scenario():
+        md = MarketData(config, engine)
+        await md.start()
+        md.end_session()
+        engine.submit(OrderRequest("late", 1, "AAPL", Side.BUY, 10, 1_000_000))
+        await md.stop()
+        return md
+
+    md = _run(scenario())
+    assert md.stats["mold.after_end_of_session"] == 1
+    assert engine.order("late", 1) is not None
