@@ -112,6 +112,13 @@ class ReplayConfig(_Frozen):
     #: only these symbols are replayed (empty = every symbol of the capture)
     symbols: tuple[str, ...] = ()
 
+    @field_validator("capture")
+    @classmethod
+    def _readable(cls, capture):
+        if capture is not None and not capture.is_file():
+            raise ValueError(f"no such capture file: {capture}")
+        return capture
+
 
 class MarketDataConfig(_Frozen):
     """ITCH 5.0 over MoldUDP64: destination, re-request port, MTU, batching, heartbeats."""

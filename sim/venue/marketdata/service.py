@@ -30,6 +30,8 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
+from tick2trade.proto.errors import ProtocolError
+from tick2trade.sim.venue.config import ConfigError
 from tick2trade.sim.venue.engine import MatchingEngine, ns_since_midnight
 from tick2trade.sim.venue.marketdata.feed import ItchFeed
 from tick2trade.sim.venue.marketdata.publisher import MoldPublisher
@@ -63,7 +65,11 @@ def engine_options(config, symbols: Iterable[str], order_ref_start: int = 1) -> 
     replay = config.replay
     if replay.capture is None:
         return {"symbols": symbols, "order_ref_start": order_ref_start}
-    summary = scan_capture(replay.capture)
+    try:
+        summary = scan_capture(replay.capture)
+    except (OSError, ProtocolError) as error:
+        raise ConfigError(f"marketdata.replay.capture: cannot replay {replay.capture}: "
+                          f"{error}") from None
     wanted = [s for s in summary.symbols if not replay.symbols or s in replay.symbols]
     return {"symbols": tuple(dict.fromkeys(symbols + tuple(wanted))),
             "order_ref_start": max(order_ref_start, summary.max_order_ref + 1),

@@ -22,7 +22,7 @@ from tick2trade.proto.capture import iter_mold
 from tick2trade.proto.moldudp64 import MoldPacket, MoldRequest
 from tick2trade.proto.net import build_udp_frame
 from tick2trade.proto.pcap import PcapWriter
-from tick2trade.sim.venue.config import MarketDataConfig, ReplayConfig
+from tick2trade.sim.venue.config import ConfigError, MarketDataConfig, ReplayConfig, parse_config
 from tick2trade.sim.venue.engine import MatchingEngine, OrderRequest, Side, TimeInForce
 from tick2trade.sim.venue.marketdata.listener import MoldListener
 from tick2trade.sim.venue.marketdata.service import MarketData, engine_options, session_bytes
@@ -313,3 +313,13 @@ def test_engine_events_after_the_end_of_session_are_counted_not_raised():
     md = _run(scenario())
     assert md.stats["mold.after_end_of_session"] == 1
     assert engine.order("late", 1) is not None
+
+
+def test_a_capture_that_is_missing_or_not_a_capture_is_a_clear_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such capture file"):
+        parse_config({"marketdata": {"replay": {"capture": str(tmp_path / "none.pcap")}}})
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a capture")
+    config = parse_config({"marketdata": {"replay": {"capture": str(junk)}}})
+    with pytest.raises(ConfigError, match="cannot replay .*junk.bin"):
+        engine_options(config.marketdata, SYMBOLS)
