@@ -1,0 +1,255 @@
+"""MoldUDP64 ingress for one feed line: check each packet, buffer it whole.
+
+MoldUDP64 §2: a packet is a 20-byte header (session, sequence number,
+message count) and ``count`` message blocks, each a 2-byte big-endian length
+and that many bytes. This block takes the UDP payload of one line
+(:class:`~tick2trade.hdl.layouts.UdpBeat`), walks the block lengths while
+the packet streams in, and stores the packet in a circular buffer. At the
+packet's last beat it either commits it (one :class:`PacketInfo` pushed on
+``info``) or rewinds the buffer and counts the drop:
+
+* ``errored`` — the MAC/UDP stage flagged the frame bad (``error`` on last);
+* ``malformed`` — shorter than the header, or (data packets, count 1–65534)
+  the blocks do not end exactly at the end of the datagram, their number
+  differs from ``count``, or a block is shorter than ``min_message_len``
+  (MoldUDP64 §5 validation). Heartbeats (count 0) and end-of-session
+  packets (0xFFFF) are checked for the header only;
+* ``overflowed`` — no room left in the packet buffer or the info queue.
+
+Buffering whole packets means nothing downstream ever sees a packet that
+turns out bad, at the cost of one packet of latency; the A/B arbiter also
+needs the per-line queue. The input is never back-pressured
+(``i.ready`` is always 1): a full buffer is a counted drop, not a stall.
+
+The consumer (the arbiter) pops ``o.info``; ``o.take`` sampled with the
+pop chooses between streaming the packet's beats on ``o.beats`` (1) and
+discarding it in one cycle (0). ``o.info`` is held invalid while a packet
+streams.
+
+Blocks shorter than ``min_message_len`` bytes (default: the shortest ITCH
+5.0 message, ITCH 5.0 §2) are rejected, which also guarantees at most one
+block boundary per 8-byte beat, so the walk runs at one beat per cycle.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from tick2trade.proto.moldudp64 import END_OF_SESSION, HEADER_FIELDS, HEADER_LEN, HEARTBEAT
+
+from ..layouts import Beat, udp_stream
+from .layouts import PacketInfo, packet_port
+
+__all__ = ["MoldIngress", "default_min_message_len"]
+
+#: MoldUDP64 §2.1 header fields as (first byte, end byte)
+_SPANS = {name: (offset, offset + length) for name, offset, length in HEADER_FIELDS}
+
+
+def default_min_message_len() -> int:
+    """The shortest ITCH 5.0 message (ITCH 5.0 §2), from ``proto.itch``."""
+    from tick2trade.proto.itch import LENGTHS
+    return min(LENGTHS.values())
+
+
+def _field(header, span):
+    """Big-endian number from header bytes ``span`` (wire order, byte 0 at bits 0:8)."""
+    start, stop = span
+    return Cat(*[header[8 * b:8 * b + 8] for b in reversed(range(start, stop))])
+
+
+class MoldIngress(wiring.Component):
+    """Check and buffer the MoldUDP64 packets of one line (MoldUDP64 §2, §5)."""
+
+    def __init__(self, *, depth: int = 512, info_depth: int = 16,
+                 min_message_len: int | None = None):
+        if depth & (depth - 1) or depth < 8:
+            raise ValueError(f"depth must be a power of two >= 8, got {depth}")
+        if min_message_len is None:
+            min_message_len = default_min_message_len()
+        if min_message_len < 7:
+            raise ValueError("min_message_len must be >= 7 (one block boundary per beat)")
+        self._depth = depth
+        self._info_depth = info_depth
+        self._min_len = min_message_len
+        super().__init__({
+            "i": In(udp_stream()),
+            "o": Out(packet_port()),
+            "packets": Out(32),
+            "errored": Out(32),
+            "malformed": Out(32),
+            "overflowed": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        abits = (self._depth - 1).bit_length()
+
+        m.submodules.mem = mem = Memory(shape=Beat, depth=self._depth, init=[])
+        wr = mem.write_port()
+        rd = mem.read_port()
+        m.submodules.infos = infos = SyncFIFOBuffered(
+            width=len(self.o.info.payload.as_value()), depth=self._info_depth)
+
+        m.d.comb += self.i.ready.eq(1)
+        beat = self.i.payload
+        fire = self.i.valid
+
+        # ---- write side: header capture, block walk, buffer write ----------
+        wptr = Signal(abits + 1)          # next free slot of the packet being written
+        cptr = Signal(abits + 1)          # end of the last committed packet
+        rptr = Signal(abits + 1)          # next slot to read
+        index_reg = Signal(14)            # beat index of the next input beat
+        header = Signal(8 * HEADER_LEN)
+        nxt_reg = Signal(18, init=HEADER_LEN)  # offset of the next block length
+        blocks_reg = Signal(16)
+        hi_reg = Signal(8)                # high length byte of a block straddling beats
+        straddle_reg = Signal()
+        short_reg = Signal()
+        full_reg = Signal()
+
+        first = beat.first
+        index = Mux(first, 0, index_reg)
+        base = Mux(first, cptr, wptr)
+        nxt = Mux(first, HEADER_LEN, nxt_reg)
+        blocks = Mux(first, 0, blocks_reg)
+        straddle = Mux(first, 0, straddle_reg)
+        short = Mux(first, 0, short_reg)
+        full = Mux(first, 0, full_reg)
+
+        pos = Signal(17)
+        m.d.comb += pos.eq(index << 3)
+        nbytes = Signal(4)
+        m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
+        lanes = [beat.data[8 * i:8 * i + 8] for i in range(8)]
+
+        # header bytes 0..19 as they arrive (the header spans beats 0..2)
+        header_now = Signal.like(header)
+        m.d.comb += header_now.eq(header)
+        for b in range(HEADER_LEN):
+            with m.If(index == b // 8):
+                m.d.comb += header_now[8 * b:8 * b + 8].eq(lanes[b % 8])
+
+        # block walk: at most one block boundary per beat
+        nxt_new = Signal(18)
+        blocks_new = Signal(16)
+        straddle_new = Signal()
+        short_new = Signal()
+        hi_new = Signal(8)
+        length = Signal(16)
+        lane = Signal(3)
+        rel = Signal(18)
+        m.d.comb += [nxt_new.eq(nxt), blocks_new.eq(blocks), straddle_new.eq(straddle),
+                     short_new.eq(short), hi_new.eq(hi_reg),
+                     rel.eq(nxt - pos), lane.eq(rel[:3])]
+
+        def step(length_value):
+            m.d.comb += [length.eq(length_value),
+                         nxt_new.eq(nxt + 2 + length_value),
+                         blocks_new.eq(blocks + 1)]
+            with m.If(length_value < self._min_len):
+                m.d.comb += short_new.eq(1)
+
+        lane_byte = Signal(8)
+        lane_next = Signal(8)
+        with m.Switch(lane):
+            for ln in range(8):
+                with m.Case(ln):
+                    m.d.comb += lane_byte.eq(lanes[ln])
+                    if ln < 7:
+                        m.d.comb += lane_next.eq(lanes[ln + 1])
+        with m.If(straddle):
+            step(Cat(lanes[0], hi_reg))
+            m.d.comb += straddle_new.eq(0)
+        with m.Elif((rel < 8) & (lane < nbytes)):
+            with m.If(lane == 7):
+                m.d.comb += [hi_new.eq(lanes[7]), straddle_new.eq(1)]
+            with m.Else():
+                step(Cat(lane_next, lane_byte))
+
+        # buffer write
+        used = Signal(abits + 1)
+        m.d.comb += used.eq(base - rptr)
+        no_room = Signal()
+        m.d.comb += no_room.eq(full | (used[abits]))
+        m.d.comb += [
+            wr.addr.eq(base[:abits]),
+            wr.data.data.eq(beat.data),
+            wr.data.keep.eq(beat.keep),
+            wr.data.first.eq(first),
+            wr.data.last.eq(beat.last),
+            wr.en.eq(fire & ~no_room),
+        ]
+
+        total = Signal(17)
+        m.d.comb += total.eq(pos + nbytes)
+        count = _field(header_now, _SPANS["count"])
+        is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
+        bad_blocks = straddle_new | short_new | (nxt_new != total) | (blocks_new != count)
+        malformed = (total < HEADER_LEN) | (is_data & bad_blocks)
+        overflow = no_room | ~infos.w_rdy
+
+        info_w = Signal(PacketInfo)
+        m.d.comb += [
+            info_w.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
+            info_w.seq.eq(_field(header_now, _SPANS["sequence"])),
+            info_w.count.eq(count),
+            info_w.beats.eq(index + 1),
+            info_w.line.eq(beat.line),
+            info_w.dst_port.eq(beat.dst_port),
+            info_w.timestamp.eq(beat.timestamp),
+            infos.w_data.eq(info_w.as_value()),
+        ]
+
+        with m.If(fire):
+            m.d.sync += [
+                index_reg.eq(index + 1),
+                header.eq(header_now),
+                nxt_reg.eq(nxt_new),
+                blocks_reg.eq(blocks_new),
+                hi_reg.eq(hi_new),
+                straddle_reg.eq(straddle_new),
+                short_reg.eq(short_new),
+                full_reg.eq(no_room),
+                wptr.eq(Mux(no_room, base, base + 1)),
+            ]
+            with m.If(beat.last):
+                m.d.sync += self.packets.eq(self.packets + 1)
+                with m.If(beat.error):
+                    m.d.sync += [self.errored.eq(self.errored + 1), wptr.eq(cptr)]
+                with m.Elif(malformed):
+                    m.d.sync += [self.malformed.eq(self.malformed + 1), wptr.eq(cptr)]
+                with m.Elif(overflow):
+                    m.d.sync += [self.overflowed.eq(self.overflowed + 1), wptr.eq(cptr)]
+                with m.Else():
+                    m.d.comb += infos.w_en.eq(1)
+                    m.d.sync += [cptr.eq(base + 1), wptr.eq(base + 1)]
+
+        # ---- read side: hand out infos, stream or discard packets ----------
+        remaining = Signal(14)
+        out_valid = Signal()
+        busy = (remaining != 0) | out_valid
+        m.d.comb += [
+            self.o.info.payload.eq(infos.r_data),
+            self.o.info.valid.eq(infos.r_rdy & ~busy),
+            infos.r_en.eq(self.o.info.ready & ~busy),
+        ]
+        with m.If(self.o.info.valid & self.o.info.ready):
+            with m.If(self.o.take):
+                m.d.sync += remaining.eq(self.o.info.payload.beats)
+            with m.Else():
+                m.d.sync += rptr.eq(rptr + self.o.info.payload.beats)
+
+        beats = self.o.beats
+        advance = ~out_valid | beats.ready
+        m.d.comb += [rd.addr.eq(rptr[:abits]), rd.en.eq(advance),
+                     beats.valid.eq(out_valid), beats.payload.eq(rd.data)]
+        with m.If(advance):
+            with m.If(remaining != 0):
+                m.d.sync += [out_valid.eq(1), rptr.eq(rptr + 1), remaining.eq(remaining - 1)]
+            with m.Else():
+                m.d.sync += out_valid.eq(0)
+        return m
+

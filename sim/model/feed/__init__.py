@@ -1,0 +1,1 @@
+"""Bit-exact reference models of the gateware feed blocks (``hdl/feed``)."""

@@ -1,0 +1,169 @@
+"""MoldIngress (MoldUDP64 §2, §5 checks + packet buffer) against its model."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from feed_streams import (
+    TIMING_IDS,
+    TIMINGS,
+    beats,
+    capture_payloads,
+    join,
+    receive,
+    run,
+    send,
+)
+
+from tick2trade.hdl.feed.moldudp64 import MoldIngress
+from tick2trade.proto.moldudp64 import END_OF_SESSION, MoldPacket
+from tick2trade.sim.model.feed.moldudp64 import MoldIngressModel, UdpPayload
+
+SESSION = b"000010059B"
+
+
+def random_messages(rng, n):
+    return tuple(bytes([rng.choice(b"AFECXDURHSPQ")]) + rng.randbytes(rng.randint(11, 49))
+                 for _ in range(n))
+
+
+def mangle(rng, payload: bytes) -> bytes:
+    """One way to break a data packet (MoldUDP64 §5 validation)."""
+    kind = rng.randrange(6)
+    if kind == 0:  # count says one more block than there is
+        count = int.from_bytes(payload[18:20], "big") + 1
+        return payload[:18] + count.to_bytes(2, "big") + payload[20:]
+    if kind == 1:  # cut short: the last block runs past the end
+        return payload[:rng.randrange(20, len(payload))]
+    if kind == 2:  # trailing bytes after the last block
+        return payload + rng.randbytes(rng.randint(1, 9))
+    if kind == 3:  # a block shorter than any ITCH message
+        short = rng.randint(0, 11)
+        block = short.to_bytes(2, "big") + rng.randbytes(short)
+        count = int.from_bytes(payload[18:20], "big") + 1
+        return payload[:18] + count.to_bytes(2, "big") + block + payload[20:]
+    if kind == 4:  # shorter than the header
+        return payload[:rng.randrange(0, 20)] or b"\0"
+    return payload[:-1] + bytes([payload[-1]]) + b"\0"  # one byte too many
+
+
+def random_flow(rng, n):
+    seq, flow = 1, []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.1:
+            pkt = MoldPacket(SESSION, seq, (), rng.choice([0, END_OF_SESSION]))
+        else:
+            pkt = MoldPacket(SESSION, seq, random_messages(rng, rng.randint(1, 6)))
+            seq += len(pkt.messages)
+        payload = pkt.encode()
+        if roll > 0.8 and pkt.count:
+            payload = mangle(rng, payload)
+        flow.append(UdpPayload(payload, line=0, dst_port=26477, timestamp=rng.getrandbits(64),
+                               error=rng.random() < 0.1))
+    return flow
+
+
+def udp_beats(p: UdpPayload):
+    return beats(p.payload, error=p.error, line=p.line, dst_port=p.dst_port,
+                 timestamp=p.timestamp)
+
+
+def simulate(flow, *, idle, stall, seed, depth=2048, take_prob=0.8):
+    dut = MoldIngress(depth=depth, info_depth=128)  # back-to-back payloads: no overflow
+    model = MoldIngressModel()
+    expected = [b for b in (model.push(p) for p in flow) if b is not None]
+    rng = random.Random(seed)
+    got = []
+
+    async def producer(ctx):
+        for p in flow:
+            await send(ctx, dut.i, udp_beats(p), rng, idle)
+
+    async def consumer(ctx):
+        crng = random.Random(seed + 1)
+        for _ in expected:
+            take = crng.random() < take_prob
+            ctx.set(dut.o.take, take)
+            info = await receive(ctx, dut.o.info, crng, stall)
+            chunks = []
+            while take:
+                beat = await receive(ctx, dut.o.beats, crng, stall)
+                chunks.append((beat.data, beat.keep))
+                if beat.last:
+                    break
+            got.append((info, join(chunks) if take else None))
+        for _ in range(50):
+            await ctx.tick()
+        assert not ctx.get(dut.o.info.valid)
+        for name in ("packets", "errored", "malformed", "overflowed"):
+            assert ctx.get(getattr(dut, name)) == getattr(model.counters, name), name
+
+    run(dut, producer, consumer)
+    assert len(got) == len(expected)
+    for (info, payload), want in zip(got, expected, strict=True):
+        assert info.session.to_bytes(10, "little") == want.session
+        assert (info.seq, info.count, info.beats) == (want.seq, want.count, want.beats)
+        assert info.timestamp == want.timestamp
+        assert (info.dst_port, info.line) == (want.dst_port, want.line)
+        if payload is not None:
+            assert payload == want.payload
+    return model
+
+
+@pytest.mark.parametrize(("idle", "stall"), TIMINGS, ids=TIMING_IDS)
+def test_random_packets_match_model(idle, stall):
+    rng = random.Random(4)
+    flow = random_flow(rng, 60)
+    model = simulate(flow, idle=idle, stall=stall, seed=7)
+    c = model.counters
+    assert c.malformed >= 5 and c.errored >= 1 and c.packets == 60
+
+
+def test_every_lane_offset_of_block_boundaries():
+    """Messages of every length 12..27 put block prefixes on every lane, straddles too."""
+    flow = []
+    for first in range(12, 28):
+        msgs = tuple(bytes([65]) + bytes(range(first - 1 + k)) for k in range(8))
+        flow.append(UdpPayload(MoldPacket(SESSION, 1, msgs).encode()))
+    model = simulate(flow, idle=0.0, stall=0.0, seed=1, take_prob=1.0)
+    assert model.counters.malformed == 0
+
+
+def test_overflow_is_counted_and_recovers():
+    rng = random.Random(9)
+    msgs = tuple(b"A" + rng.randbytes(39) for _ in range(30))  # 1280 bytes = 160 beats
+    big = [UdpPayload(MoldPacket(SESSION, 1, msgs).encode()) for _ in range(3)]
+    dut = MoldIngress(depth=256, info_depth=4)
+    small = UdpPayload(MoldPacket(SESSION, 99, random_messages(rng, 1)).encode())
+
+    async def bench(ctx):
+        for p in big:  # nobody reads: the second one cannot fit
+            await send(ctx, dut.i, udp_beats(p), rng, 0.0)
+        assert ctx.get(dut.overflowed) == 2
+        ctx.set(dut.o.take, 0)
+        info = await receive(ctx, dut.o.info, rng, 0.0)  # discard the first
+        assert info.seq == 1
+        await send(ctx, dut.i, udp_beats(small), rng, 0.0)
+        ctx.set(dut.o.take, 1)
+        info = await receive(ctx, dut.o.info, rng, 0.0)
+        assert info.seq == 99
+        chunks = []
+        while True:
+            beat = await receive(ctx, dut.o.beats, rng, 0.0)
+            chunks.append((beat.data, beat.keep))
+            if beat.last:
+                break
+        assert join(chunks) == small.payload
+
+    run(dut, bench)
+
+
+def test_real_capture_payloads(captures_dir):
+    from conftest import itch_pcaps
+    flow = [UdpPayload(payload, dst_port=port, timestamp=ts)
+            for path in itch_pcaps() for ts, port, payload in capture_payloads(path)]
+    assert flow
+    model = simulate(flow, idle=0.2, stall=0.2, seed=3, take_prob=1.0)
+    assert model.counters.malformed == 0
