@@ -77,6 +77,7 @@ External liquidity (capture replay)
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Hashable, Iterable
 
@@ -106,6 +107,8 @@ from tick2trade.sim.venue.events import (
     TimeInForce,
 )
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "MARKET", "Side", "TimeInForce", "SelfMatch", "RejectReason", "CancelReason",
     "OrderRequest", "OrderView", "Fill", "LevelView",
@@ -113,6 +116,14 @@ __all__ = [
     "ReplaceRejected", "BookAdd", "BookExecute", "BookCancel", "BookDelete", "BookReplace",
     "HaltChanged", "Event", "MatchingEngine", "ns_since_midnight",
 ]
+
+
+def _enum(cls, value):
+    """``value`` as a member of ``cls`` (members or their values), None if it is neither."""
+    try:
+        return cls(value)
+    except (ValueError, TypeError):
+        return None
 
 
 def ns_since_midnight() -> int:
@@ -149,9 +160,14 @@ class MatchingEngine:
         return lambda: self._subscribers.remove(callback)
 
     def _publish(self, events: list) -> list:
+        """Hand ``events`` to every subscriber; one that raises is logged, not fatal."""
         if events:
             for callback in tuple(self._subscribers):
-                callback(events)
+                try:
+                    callback(events)
+                except Exception:
+                    self.stats["subscriber_errors"] = self.stats.get("subscriber_errors", 0) + 1
+                    log.exception("matching engine: subscriber %r failed", callback)
         return events
 
     def _new_ref(self) -> int:
@@ -204,17 +220,21 @@ class MatchingEngine:
         book = self._books.get(req.symbol)
         qty, price = req.qty, req.price
         key = (req.owner, req.client_id)
+        side, tif = req.side, req.tif
         if (book is None or qty.__class__ is not int or qty <= 0 or key in self._live
-                or book.halted
+                or book.halted or side.__class__ is not Side
+                or tif.__class__ is not TimeInForce
                 or (price is not None and (price.__class__ is not int or price <= 0))):
-            return self._publish([Rejected(ts, req.owner, req.client_id, req.symbol,
-                                           self._reject_reason(req, book))])
-        side = req.side if req.side.__class__ is Side else Side(req.side)
+            side, tif = _enum(Side, side), _enum(TimeInForce, tif)
+            reason = self._reject_reason(req, book, side, tif)
+            if reason is not None:
+                return self._publish([Rejected(ts, req.owner, req.client_id, req.symbol,
+                                               reason)])
         order = Order(self._new_ref(), req.owner, req.client_id, req.symbol, side, price, qty,
-                      qty, 0, req.tif, req.displayed, req.self_match,
+                      qty, 0, tif, req.displayed, req.self_match,
                       req.owner if req.stp_key is None else req.stp_key, req.attribution)
         events: list = [Accepted(ts, order.owner, order.client_id, order.order_ref,
-                                 order.symbol, side, qty, price, order.tif, order.displayed)]
+                                 order.symbol, side, qty, price, tif, order.displayed)]
         opposite = book.asks if side is Side.BUY else book.bids
         if opposite.prices:
             self._aggress(book, order, ts, events)
@@ -222,9 +242,15 @@ class MatchingEngine:
             self._rest_or_expire(book, order, ts, events)
         return self._publish(events)
 
-    def _reject_reason(self, req: OrderRequest, book: Book | None) -> RejectReason:
+    def _reject_reason(self, req: OrderRequest, book: Book | None, side: Side | None,
+                       tif: TimeInForce | None) -> RejectReason | None:
+        """Why ``req`` is refused (None: only its enums needed converting)."""
         if book is None:
             return RejectReason.INVALID_SYMBOL
+        if side is None:
+            return RejectReason.INVALID_SIDE
+        if tif is None:
+            return RejectReason.INVALID_TIME_IN_FORCE
         if not isinstance(req.qty, int) or isinstance(req.qty, bool) or req.qty <= 0:
             return RejectReason.INVALID_QUANTITY
         if req.price is not None and (not isinstance(req.price, int)
@@ -232,7 +258,9 @@ class MatchingEngine:
             return RejectReason.INVALID_PRICE
         if (req.owner, req.client_id) in self._live:
             return RejectReason.DUPLICATE_ID
-        return RejectReason.HALTED
+        if book.halted:
+            return RejectReason.HALTED
+        return None
 
     def cancel(self, owner: str, client_id: Hashable, remaining: int = 0) -> list:
         """Cancel all (``remaining=0``) or reduce to ``remaining`` open shares."""
@@ -267,6 +295,8 @@ class MatchingEngine:
             reason = RejectReason.INVALID_QUANTITY
         elif not isinstance(price, int) or price <= 0:
             reason = RejectReason.INVALID_PRICE
+        elif tif is not None and _enum(TimeInForce, tif) is None:
+            reason = RejectReason.INVALID_TIME_IN_FORCE
         elif self._books[order.symbol].halted:
             reason = RejectReason.HALTED
         if reason is not None:

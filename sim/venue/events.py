@@ -55,6 +55,8 @@ class RejectReason(StrEnum):
     INVALID_PRICE = "invalid_price"
     DUPLICATE_ID = "duplicate_id"
     UNKNOWN_ORDER = "unknown_order"
+    INVALID_SIDE = "invalid_side"
+    INVALID_TIME_IN_FORCE = "invalid_time_in_force"
 
 
 class CancelReason(StrEnum):

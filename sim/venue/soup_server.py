@@ -236,8 +236,7 @@ class SoupServer:
                 packet = await self._read_packet(conn, self.idle_timeout)
                 if isinstance(packet, soup.UnsequencedData):
                     self.stats["messages"] += 1
-                    if self.on_message is not None:
-                        self.on_message(conn, packet.message)
+                    self._deliver(conn, packet.message)
                 elif isinstance(packet, soup.LogoutRequest):
                     self.stats["logouts"] += 1
                     return
@@ -252,6 +251,17 @@ class SoupServer:
         except _Framing as error:
             self.stats["framing_errors"] += 1
             log.warning("%s %s: %s; closing", self.name, conn.peer, error)
+
+    def _deliver(self, conn: SoupConnection, message: bytes) -> None:
+        """Hand a client message to the application; its bugs cost the message, not the session."""
+        if self.on_message is None:
+            return
+        try:
+            self.on_message(conn, message)
+        except Exception:
+            self.stats["handler_errors"] += 1
+            log.exception("%s %s: error handling a message; message dropped", self.name,
+                          conn.peer)
 
     async def _login(self, conn: SoupConnection) -> bool:
         try:

@@ -303,3 +303,26 @@ def test_book_event_kinds_cover_itch(engine):
     engine.replace("a", 1, 3, 80, 101)
     engine.cancel("a", 3)
     assert {BookAdd, BookExecute, BookCancel, BookReplace, BookDelete, Replaced} <= seen
+
+
+def test_plain_strings_are_accepted_and_bad_enums_rejected(engine):
+    acc = engine.submit(OrderRequest("a", 1, "AAPL", "B", 10, 100, "IOC"))
+    assert acc[0].side is Side.BUY and acc[-1].reason is CancelReason.IOC
+    (bad_side,) = engine.submit(OrderRequest("a", 2, "AAPL", "X", 10, 100))
+    assert bad_side.reason is RejectReason.INVALID_SIDE
+    (bad_tif,) = engine.submit(OrderRequest("a", 3, "AAPL", Side.BUY, 10, 100, "GTC"))
+    assert bad_tif.reason is RejectReason.INVALID_TIME_IN_FORCE
+    engine.submit(order("a", 4, B, 10, 100))
+    (rej,) = engine.replace("a", 4, 5, 10, 100, tif="FOK")
+    assert rej.reason is RejectReason.INVALID_TIME_IN_FORCE
+
+
+def test_a_failing_subscriber_does_not_starve_the_others(engine):
+    seen = []
+
+    def broken(events):
+        raise RuntimeError("subscriber bug")
+    engine.subscribe(broken)
+    engine.subscribe(seen.append)
+    events = engine.submit(order("a", 1, B, 10, 100))
+    assert seen == [events] and engine.stats["subscriber_errors"] == 1

@@ -16,6 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import (
+    BookAdd,
+    BookCancel,
+    BookDelete,
+    BookExecute,
+    BookReplace,
     Canceled,
     Executed,
     OrderRequest,
@@ -148,6 +153,39 @@ class Oracle:
                 for o in sorted(orders, key=lambda o: (sign * o.price, o.prio))]
 
 
+class ItchBook:
+    """A book rebuilt only from the engine's book events, the way an ITCH reader would."""
+
+    def __init__(self):
+        self.orders: dict[int, list] = {}     # ref → [symbol, side, price, qty, arrival]
+        self.arrival = 0
+
+    def apply(self, events) -> None:
+        for ev in events:
+            if isinstance(ev, BookAdd):
+                assert ev.order_ref not in self.orders
+                self.arrival += 1
+                self.orders[ev.order_ref] = [ev.symbol, ev.side, ev.price, ev.qty, self.arrival]
+            elif isinstance(ev, BookExecute | BookCancel):
+                entry = self.orders[ev.order_ref]
+                entry[3] -= ev.qty
+                assert entry[3] == ev.remaining >= 0
+                if not entry[3]:
+                    del self.orders[ev.order_ref]
+            elif isinstance(ev, BookDelete):
+                del self.orders[ev.order_ref]
+            elif isinstance(ev, BookReplace):
+                symbol, side, *_ = self.orders.pop(ev.old_order_ref)
+                self.arrival += 1
+                self.orders[ev.order_ref] = [symbol, side, ev.price, ev.qty, self.arrival]
+
+    def book(self, symbol, side):
+        rows = [(ref, o) for ref, o in self.orders.items() if o[0] == symbol and o[1] is side]
+        sign = -1 if side is Side.BUY else 1
+        return [(ref, o[2], o[3]) for ref, o in sorted(rows, key=lambda r: (sign * r[1][2],
+                                                                              r[1][4]))]
+
+
 def engine_log(events) -> list[tuple]:
     out = []
     for ev in events:
@@ -174,6 +212,8 @@ class EngineVsOracle(RuleBasedStateMachine):
         super().__init__()
         self.engine = MatchingEngine(SYMBOLS, clock=lambda: 0)
         self.oracle = Oracle()
+        self.itch = ItchBook()
+        self.engine.subscribe(self.itch.apply)
         self.next_cid = 1
         self.cids: list[tuple[str, int]] = []
 
@@ -190,12 +230,13 @@ class EngineVsOracle(RuleBasedStateMachine):
     @rule(owner=st.sampled_from(OWNERS), symbol=st.sampled_from(SYMBOLS),
           side=st.sampled_from(list(Side)), qty=qtys,
           price=st.one_of(prices, prices, prices, st.none()),
-          tif=st.sampled_from(list(TimeInForce)), policy=policies)
-    def submit(self, owner, symbol, side, qty, price, tif, policy):
+          tif=st.sampled_from(list(TimeInForce)), policy=policies,
+          displayed=st.sampled_from([True, True, True, False]))
+    def submit(self, owner, symbol, side, qty, price, tif, policy, displayed):
         cid = self.next_cid
         self.next_cid += 1
         events = self.engine.submit(OrderRequest(owner, cid, symbol, side, qty, price, tif,
-                                                 self_match=policy))
+                                                 displayed=displayed, self_match=policy))
         ok = self.oracle.submit(owner, cid, symbol, side, qty, price, tif, policy)
         assert isinstance(events[0], Rejected) != ok
         self._check(events)
@@ -238,6 +279,10 @@ class EngineVsOracle(RuleBasedStateMachine):
         for symbol in SYMBOLS:
             for side in Side:
                 assert engine_book(self.engine, symbol, side) == self.oracle.book(symbol, side)
+                shown = [(o.order_ref, o.price, o.leaves)
+                         for level in self.engine.depth(symbol, side) for o in level.orders
+                         if o.displayed]
+                assert self.itch.book(symbol, side) == shown     # book events tell the truth
             bid, ask = self.engine.best(symbol, Side.BUY), self.engine.best(symbol, Side.SELL)
             assert bid is None or ask is None or bid < ask
 
