@@ -14,15 +14,12 @@ import asyncio
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_ouch_port import enter42, enter50, ports
 
 from tick2trade.proto import ouch42, ouch50
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_ouch_port import enter42, enter50, ports  # noqa: E402
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(
