@@ -48,8 +48,9 @@ async def barrage(version: str, messages: list[bytes]) -> None:
     async with ports() as (engine, p50, p42, login):
         port = p50 if version == "5.0" else p42
         bob = await login(port, "BOB", "pw2")
-        bob.send_ouch(enter50(1, "S", 100, price=2_000_000) if version == "5.0"
-                      else enter42("BOB1", "S", 100, price=2_000_000))
+        # Bob trades another symbol than the messages Alice's barrage is made from
+        bob.send_ouch(enter50(1, "S", 100, symbol="MSFT") if version == "5.0"
+                      else enter42("BOB1", "S", 100, stock="MSFT"))
         await bob.recv_ouch()
         alice = await login(port)
         for message in messages:
