@@ -40,6 +40,9 @@ published feed always rebuilds the engine's book*.
   capture starts mid-day, a symbol it does not trade) go out unchanged and
   are counted (``unknown_refs``, ``foreign_symbol``): the original feed said
   exactly that.
+* A symbol of ours the capture has not announced gets a Stock Directory
+  with the highest free Stock Locate (from 65535 down), away from the
+  capture's own codes (Nasdaq numbers from 1).
 * Everything else (``S``, ``R``, ``H``, ``I``, ``P``, ``Q``, …) goes out
   unchanged; ``R`` and ``A``/``F`` teach the feed the capture's Stock Locate
   codes, and ``H`` halts or resumes the symbol in the engine.
@@ -141,14 +144,17 @@ class LocateMap:
     def symbol(self, locate: int) -> str | None:
         return self._by_locate.get(locate)
 
-    def assign(self, symbol: str) -> int:
-        """The symbol's code, giving it the lowest free one (from 1) if it has none."""
+    def assign(self, symbol: str, *, from_top: bool = False) -> int:
+        """The symbol's code, giving it the lowest free one (from 1) if it has none.
+
+        ``from_top`` takes the highest free one (from 65535) instead: codes a
+        replayed feed has not announced yet are then unlikely to collide.
+        """
         locate = self._by_symbol.get(symbol)
         if locate is None:
-            locate = 1
-            while locate in self._by_locate:
-                locate += 1
-            if locate > 0xFFFF:
+            candidates = range(0xFFFF, 0, -1) if from_top else range(1, 0x10000)
+            locate = next((c for c in candidates if c not in self._by_locate), None)
+            if locate is None:
                 raise ValueError("no free Stock Locate code left (u16)")
             self._by_symbol[symbol] = locate
             self._by_locate[locate] = symbol
@@ -168,6 +174,7 @@ class ItchFeed:
         self.locates = LocateMap()
         self.stats: Counter[str] = Counter()
         self._replaying = False
+        self._replayed = False           # replay() has been called: the capture owns the codes
         self._booked: set[int] = set()   # external refs the engine accepted from the replay
         self._stocks: dict[str, bytes] = {}  # symbol → padded Stock field
         self._symbols = frozenset(engine.symbols)
@@ -274,6 +281,7 @@ class ItchFeed:
 
     def replay(self, raw: bytes) -> None:
         """Re-publish one replayed ITCH message, booking it in the engine (module doc)."""
+        self._replayed = True
         if raw[:1] not in _DECODED_ON_REPLAY:
             # state-only types pass through as they are; only their length is checked
             if len(raw) != _LENGTHS.get(raw[:1]):
@@ -451,7 +459,8 @@ class ItchFeed:
         return locate
 
     def _directory(self, symbol: str, ts: int) -> int:
-        locate = self.locates.assign(symbol)
+        # while replaying, the capture owns the low codes (Nasdaq numbers from 1, §3.2)
+        locate = self.locates.assign(symbol, from_top=self._replayed)
         s = self.security
         self._emit(itch.StockDirectory(
             locate, 0, ts, symbol, s.market_category, s.financial_status_indicator,

@@ -363,3 +363,16 @@ def test_pcap_replayed_in_real_time_by_capture_timestamps(tmp_path):
     asyncio.run(replay.run())
     assert len(times) == 3
     assert 0.12 <= times[2] - times[0] <= 0.6      # 300 ms of capture at ×2
+
+
+def test_our_symbol_unknown_to_the_capture_gets_a_locate_away_from_the_captures():
+    engine, feed, sub = _interfered_setup()          # the capture announced ZVZZT as 7
+    engine2 = MatchingEngine(["ZVZZT", "OURS"])
+    sub2 = Subscriber()
+    feed2 = ItchFeed(engine2, sub2)
+    feed2.replay(sub.raw[0])
+    engine2.submit(OrderRequest("us", 1, "OURS", Side.BUY, 10, 100_000))
+    directory, add = sub2.decoded[-2:]
+    assert (directory.TYPE, directory.stock, directory.stock_locate) == ("R", "OURS", 65535)
+    assert add.stock_locate == 65535
+    assert feed.locates.locate("ZVZZT") == 7
