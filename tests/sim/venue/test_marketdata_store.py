@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tick2trade.proto.moldudp64 import HEADER_LEN, MoldPacket, MoldRequest
 from tick2trade.sim.venue.marketdata.rerequest import RerequestServer
@@ -84,3 +86,25 @@ def test_bad_requests_are_counted_not_answered(datagram, counter):
     assert server.answer(datagram) is None
     assert server.stats[counter] == 1
     assert server.stats["replies"] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 300), min_size=1, max_size=60),
+       sequence=st.integers(0, 70), count=st.integers(0, 0xFFFF),
+       max_payload=st.integers(HEADER_LEN + 2, 1500))
+def test_reply_is_the_longest_run_of_whole_messages_that_fits(sizes, sequence, count,
+                                                              max_payload):
+    store = RetransmitStore(SESSION)
+    messages = [bytes([i % 256]) * n for i, n in enumerate(sizes)]
+    store.extend(messages)
+    got = store.get(sequence, count, max_payload)
+    if not 1 <= sequence <= len(messages) or count == 0:
+        assert got == []
+        return
+    start = sequence - 1
+    assert got == messages[start:start + len(got)]
+    used = HEADER_LEN + sum(2 + len(m) for m in got)
+    assert used <= max_payload
+    stop = start + len(got)
+    if len(got) < count and stop < len(messages):
+        assert used + 2 + len(messages[stop]) > max_payload  # the next one would not fit
