@@ -42,7 +42,7 @@ def gen(output: Path, messages: int, symbols: int, seed: int, fmt: str | None,
 
     A Stock Directory for every symbol, then adds, executions, cancels,
     deletes and replaces that always name live orders, with rising
-    timestamps and order references (docs/formats.md, "Synthetic flow").
+    timestamps and order references (docs/formats.md, "t2t gen OUTPUT: synthetic ITCH flow").
     """
     from tick2trade.sim.model.feed_writer import write_binaryfile_flow, write_pcap_flow
     from tick2trade.sim.model.generator import FlowConfig, FlowGenerator

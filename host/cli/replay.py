@@ -16,7 +16,7 @@ from tick2trade.host.cli.progress import progress_bar, should_show
 ENGINE_NAMES = ("model",)
 
 
-@click.command()
+@click.command(short_help="Rebuild the order book from a MoldUDP64 capture or ITCH file.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--book-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write each symbol's price levels as JSON Lines at the end.")
