@@ -75,11 +75,17 @@ def run(dut, *testbenches, processes=(), max_cycles: int = 200_000, vcd: str | N
         sim.add_testbench(finishing(tb))
     for proc in processes:
         sim.add_testbench(proc, background=True)
+    def until_done():
+        for chunk in range(1000, max_cycles + 1000, 1000):
+            sim.run_until(period * chunk)
+            if len(done) == len(testbenches):
+                return
+
     if vcd:
         with sim.write_vcd(vcd):
-            sim.run_until(period * max_cycles)
+            until_done()
     else:
-        sim.run_until(period * max_cycles)
+        until_done()
     names = [tb.__name__ for tb in testbenches if tb not in done]
     assert not names, f"still waiting after {max_cycles} cycles (hang?): {names}"
 
