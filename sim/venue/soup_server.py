@@ -164,24 +164,32 @@ class SoupServer:
         return [c for c in self._connections if c.username is not None]
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self._port)
-        self._heartbeat = asyncio.create_task(self._heartbeats(), name=f"{self.name} heartbeat")
+        """Listen on the port and start the heartbeat timer."""
+        if self._server is not None:
+            raise RuntimeError(f"{self.name} is already started")
+        await self._start()
 
     async def stop(self) -> None:
         """Close the port and every connection (no End of Session: see :meth:`end_session`)."""
         if self._server is None:
             return
+        await self._stop()
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self._port)
+        self._heartbeat = asyncio.create_task(self._heartbeats(), name=f"{self.name} heartbeat")
+
+    async def _stop(self) -> None:
         self._server.close()
         for conn in tuple(self._connections):
             conn.close()
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
         tasks = [t for t in (*self._tasks, self._heartbeat) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._server.wait_closed()
         self._server = None
+        self._heartbeat = None
 
     def end_session(self) -> None:
         """Send End of Session to every client and refuse the session from now on (§2.6)."""

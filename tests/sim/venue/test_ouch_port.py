@@ -400,10 +400,11 @@ def test_malformed_input_never_hurts_other_sessions():
             alice.send_message(enter50(3).encode()[:-3])       # truncated Enter Order
             alice.send_message(enter50(4).encode() + b"\x00")  # trailing byte
             alice.send_message(b"")                            # empty message
+            alice.send(soup.LoginRequest("ALICE", "pw1"))       # a second login: ignored
             alice.send_ouch(enter50(5, "B", 100, price=1_000_000))
             msgs = await alice.recv_until(ouch50.OrderExecuted)
             assert [type(m) for m in msgs] == [ouch50.OrderAccepted, ouch50.OrderExecuted]
-            assert p50.server.stats["malformed"] == 2 and p50.stats["malformed"] == 4
+            assert p50.server.stats["malformed"] == 3 and p50.stats["malformed"] == 4
             # a broken length field ends only that connection
             alice.send_raw(b"\xff\xff" + bytes(range(256)))
             await alice.wait_closed()
@@ -412,6 +413,13 @@ def test_malformed_input_never_hurts_other_sessions():
             garbage.send_raw(b"GET / HTTP/1.1\r\n\r\n")
             await garbage.wait_closed()
             await garbage.close()
+            no_login = OuchClient("127.0.0.1", p50.port)
+            await no_login.connect()
+            no_login.send(soup.ClientHeartbeat())            # first packet is not a login
+            await no_login.wait_closed()
+            await no_login.close()
+            assert p50.server.stats["framing_errors"] == 2
+            assert p50.server.stats["login_protocol_errors"] == 1
             # Bob's session and orders are intact and still trade
             assert (await bob.recv_ouch()).quantity == 100     # his fill from Alice
             assert engine.order("o50:BOB", 1).leaves == 400
