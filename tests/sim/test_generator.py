@@ -134,3 +134,19 @@ def test_pcap_output_is_a_proper_moldudp64_session(tmp_path, packet_size):
         expected_seq = packet.next_sequence
         messages += packet.messages
     assert messages == list(generate(**SMALL))
+
+
+@pytest.mark.slow
+def test_a_million_message_flow_replays_cleanly_from_pcap_and_binaryfile(tmp_path):
+    from tick2trade.sim.model.replay import open_input, run_model
+    from tick2trade.sim.model.snapshot import book_records
+
+    config = FlowConfig(1_000_000, symbols=300, seed=21)
+    write_binaryfile_flow(tmp_path / "big.itch", FlowGenerator(config))
+    write_pcap_flow(tmp_path / "big.pcap", FlowGenerator(config), session=b"T2T0000021")
+    results = [run_model(open_input(tmp_path / name)) for name in ("big.itch", "big.pcap")]
+    for result in results:
+        s = result.book.stats
+        assert s.messages == 1_000_000 and s.unknown_refs == {} and s.overfills == {}
+    assert results[1].sequencer.gaps == results[1].sequencer.duplicate_messages == 0
+    assert list(book_records(results[0].book)) == list(book_records(results[1].book))
