@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -81,3 +84,34 @@ def test_every_execution_reaches_the_drop_copy_and_replays():
             await drop.stop()
             await port.stop()
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None,
+                    reason="tshark not installed (the Makefile should install it)")
+def test_tshark_dissects_the_drop_copy_stream(tmp_path):
+    async def scenario():
+        engine = MatchingEngine(["AAPL"], clock=lambda: 5)
+        drop = DropCopy(DropCopyConfig(port=0), engine, soup=SOUP)
+        await drop.start()
+        client = SoupClient("127.0.0.1", drop.port, heartbeat_interval=0.2)
+        try:
+            await client.login("DROP", "DROPPASS")
+            engine.submit(OrderRequest("a", 1, "AAPL", Side.SELL, 100, 100))
+            for n in range(3):
+                engine.submit(OrderRequest("b", n, "AAPL", Side.BUY, 10, 100))
+            for _ in range(3):
+                await client.recv_sequenced()
+            await client.logout()
+            client.transcript.write_pcap(tmp_path / "drop.pcap", client.local,
+                                         ("127.0.0.1", drop.port))
+            return drop.port
+        finally:
+            await client.close()
+            await drop.stop()
+    port = asyncio.run(asyncio.wait_for(scenario(), 20))
+    text = subprocess.run(["tshark", "-r", str(tmp_path / "drop.pcap"), "-d",
+                           f"tcp.port=={port},soupbintcp", "-V"], capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+    assert "Malformed" not in text and "Expert Info (Error" not in text
+    assert re.findall(r"Sequenced Data, SeqNum=(\d+)", text) == ["1", "2", "3"]
+    assert "Login Accepted" in text and "Logout Request" in text
