@@ -1,8 +1,9 @@
-"""The whole venue replaying a capture: an OUCH order trades against the replayed book.
+"""The whole venue replaying a capture: OUCH and FIX orders trade against the replayed book.
 
 ``Venue`` with ``[marketdata.replay]`` set; the order enters over SoupBinTCP
-3.0 / OUCH 5.0 (``sim/venue/client.py``), the feed is read by our MoldUDP64
-listener; the execution shows on both, against the replayed order.
+3.0 / OUCH 5.0 (``sim/venue/client.py``) or FIX 4.4 (``sim/venue/fix``), the
+feed is read by our MoldUDP64 listener; the execution shows on both,
+against the replayed order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tick2trade.sim.venue.config import (
     VenueConfig,
 )
 from tick2trade.sim.venue.engine import MARKET, Side
+from tick2trade.sim.venue.fix.client import FixClient, fields
 from tick2trade.sim.venue.marketdata.listener import MoldListener
 from tick2trade.sim.venue.venue import Venue
 
@@ -102,3 +104,45 @@ def test_ouch_order_executes_against_a_replayed_binaryfile(tmp_path):
     assert isinstance(replies[-1], ouch50.OrderExecuted)
     (execution,) = [m for m in published if m.TYPE == "E"]
     assert execution.order_ref == resting.order_ref
+
+
+def test_fix_order_executes_against_a_replayed_capture(tmp_path):
+    path = tmp_path / "day.itch"
+    write_binaryfile(path, generate(1500, symbols=2, seed=8))
+    data = _venue_config(path).model_dump()
+    data["fix"] = {"enabled": True, "port": 0}
+    config = VenueConfig.model_validate(data)
+
+    async def scenario():
+        venue = Venue(config)
+        await venue.start()
+        sub = Subscriber(strict=False)
+        md = venue.marketdata
+        listener = MoldListener(config.marketdata.group, config.marketdata.port,
+                                rerequest=md.rerequest_address,
+                                on_message=lambda s, raw: sub(raw))
+        await listener.start()
+        client = FixClient(venue.fix.port, begin_string="FIX.4.4", sender_comp_id="TW44")
+        try:
+            await md.wait_replayed(timeout=10)
+            await listener.wait_for(md.publisher.next_sequence)
+            replayed = len(sub.raw)
+            ask = venue.engine.best("AAPL", Side.SELL)
+            resting = venue.engine.depth("AAPL", Side.SELL)[0].orders[0]
+            await client.logon()
+            client.send("D", [(11, "F1"), (21, "1"), (38, "2"), (40, "2"),
+                              (44, f"{ask / 10_000:.4f}"), (54, "1"), (55, "AAPL"),
+                              (59, "3"), (60, "20260101-12:00:00")])
+            reports = [fields(await client.expect("8"), 150, 32) for _ in range(2)]
+            await listener.wait_for(md.publisher.next_sequence)
+            assert_same_book(venue.engine, md.feed, sub)
+            return reports, sub.decoded[replayed:], resting
+        finally:
+            await client.close()
+            await listener.stop()
+            await venue.stop()
+
+    reports, published, resting = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert reports[1][150] == "F" and reports[1][32] == "2"
+    (execution,) = [m for m in published if m.TYPE == "E"]
+    assert execution.order_ref == resting.order_ref and execution.executed_shares == 2
