@@ -233,6 +233,8 @@ class OuchPort:
         if not self._fresh(acct, info.ref):
             return
         self._consume(acct, info.ref)
+        if not info.firm and not self.dialect.increasing_refs:
+            info = replace(info, firm=acct.username[:4])   # OUCH 4.2 §4.2: the default firm
         refusal = req.refusal
         if refusal is None and info.symbol not in self.engine.symbols:
             refusal = Refusal.INVALID_SYMBOL

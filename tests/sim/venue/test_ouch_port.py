@@ -60,8 +60,8 @@ def enter50(ref, side="B", qty=100, symbol="AAPL", price=1_500_000, tif="0", dis
 
 
 def enter42(token, side="B", shares=100, stock="AAPL", price=1_500_000, tif=99999,
-            display="Y"):
-    return ouch42.EnterOrder(token, side, shares, stock, price, tif, "FIRM", display, "A", "N",
+            display="Y", firm="FIRM"):
+    return ouch42.EnterOrder(token, side, shares, stock, price, tif, firm, display, "A", "N",
                              0, "N", " ")
 
 
@@ -154,6 +154,8 @@ def test_ouch42_lifecycle_trades_with_ouch50():
             alice42.send_ouch(ouch42.CancelOrder("TOKA2", 0))
             can = await alice42.recv_ouch()
             assert (can.order_token, can.decrement_shares, can.reason) == ("TOKA2", 250, "U")
+            alice42.send_ouch(enter42("TOKA3", firm=""))
+            assert (await alice42.recv_ouch()).firm == "ALIC"     # the account's default firm
     run(scenario())
 
 
