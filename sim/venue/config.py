@@ -148,6 +148,10 @@ class MarketDataConfig(_Frozen):
     #: on stop, keep sending end-of-session packets and serving re-requests this many
     #: seconds, so listeners can still fill their last gaps (MoldUDP64 §2.4)
     end_linger: float = Field(default=0.0, ge=0)
+    #: share of live data packets not sent (a lossy line; re-requests recover them)
+    loss: float = Field(default=0.0, ge=0, lt=1)
+    #: seed of the loss draw, so a lossy run repeats
+    loss_seed: int = 0
     replay: ReplayConfig = ReplayConfig()
 
 

@@ -9,12 +9,15 @@ request produced together, at the next turn of the event loop). While no
 data flows a heartbeat (count 0, next expected sequence; §2.3) goes out
 every ``heartbeat_interval`` seconds; after :meth:`end_session` the
 heartbeats become end-of-session packets (count 0xFFFF; §2.4) and nothing
-more can be published, but re-requests are still served.
+more can be published, but re-requests are still served. For recovery
+tests the line can be made lossy: ``loss`` is the share of data packets
+that are stored but never sent (seeded, so runs repeat).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 
 from tick2trade.proto.moldudp64 import MTU_PAYLOAD, MoldPacker, MoldPacket
@@ -31,7 +34,7 @@ class MoldPublisher:
 
     def __init__(self, store: RetransmitStore, sender: UdpSender, *,
                  max_payload: int = MTU_PAYLOAD, batch_interval: float = 0.0,
-                 heartbeat_interval: float = 1.0):
+                 heartbeat_interval: float = 1.0, loss: float = 0.0, loss_seed: int = 0):
         if batch_interval < 0:
             raise ValueError(f"batch_interval must be ≥ 0 s, got {batch_interval}")
         if heartbeat_interval <= 0:
@@ -42,6 +45,12 @@ class MoldPublisher:
         self.batch_interval = batch_interval
         self.heartbeat_interval = heartbeat_interval
         self.packer = MoldPacker(store.session, store.next_sequence, max_payload)
+        if not 0.0 <= loss < 1.0:
+            raise ValueError(f"loss must be in [0, 1), got {loss}")
+        #: share of live data packets deliberately not sent (a lossy line, for recovery
+        #: tests); they stay in the store, so re-requests recover them
+        self.loss = loss
+        self._loss_rng = random.Random(loss_seed)
         self.stats: Counter[str] = Counter()
         self.ended = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -130,7 +139,9 @@ class MoldPublisher:
             self._flush_handle = self._loop.call_soon(self.flush)
 
     def _send(self, packet: MoldPacket) -> None:
-        if self.sender.send(packet.encode()):
+        if self.loss and packet.messages and self._loss_rng.random() < self.loss:
+            self.stats["lost_on_purpose"] += 1
+        elif self.sender.send(packet.encode()):
             self.stats["packets"] += 1
         else:
             self.stats["send_dropped"] += 1

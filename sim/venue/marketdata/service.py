@@ -167,7 +167,8 @@ class MarketData:
             raise
         self.publisher = MoldPublisher(self.store, self.sender, max_payload=self.max_payload,
                                        batch_interval=config.batch_interval,
-                                       heartbeat_interval=config.heartbeat_interval)
+                                       heartbeat_interval=config.heartbeat_interval,
+                                       loss=config.loss, loss_seed=config.loss_seed)
         clock = self._clock if self._clock is not None else ns_since_midnight
         self.feed = ItchFeed(self.engine, self._publish, clock=clock)
         await self.publisher.start()

@@ -323,3 +323,28 @@ def test_a_capture_that_is_missing_or_not_a_capture_is_a_clear_config_error(tmp_
     config = parse_config({"marketdata": {"replay": {"capture": str(junk)}}})
     with pytest.raises(ConfigError, match="cannot replay .*junk.bin"):
         engine_options(config.marketdata, SYMBOLS)
+
+
+def test_lossy_line_is_recovered_by_rerequests():
+    config = _config(loss=0.4, loss_seed=3, mtu=200)
+    engine = MatchingEngine(SYMBOLS)
+    sub = Subscriber()
+
+    async def scenario():
+        md = MarketData(config, engine)
+        await md.start()
+        listener = await _listen(config, md, sub)
+        for i in range(80):
+            engine.submit(OrderRequest("a", i, SYMBOLS[i % 2], Side.BUY, 10 + i,
+                                       900_000 + 100 * (i % 9)))
+            await asyncio.sleep(0)
+        md.end_session()
+        await listener.wait_ended()
+        await md.stop()
+        await listener.stop()
+        return md, listener
+
+    md, listener = _run(scenario())
+    assert md.stats["mold.lost_on_purpose"] >= 10
+    assert [seq for seq, _ in listener.messages] == list(range(1, len(listener.messages) + 1))
+    assert_same_book(engine, md.feed, sub)
