@@ -125,12 +125,12 @@ def test_batching_interval_gathers_messages_into_one_packet():
 
     async def scenario():
         sender = UdpSender(*receiver.getsockname())
-        publisher = MoldPublisher(RetransmitStore(SESSION), sender, batch_interval=0.05)
+        publisher = MoldPublisher(RetransmitStore(SESSION), sender, batch_interval=0.25)
         await publisher.start()
         for m in _messages(5):
             publisher.publish(m)
             await asyncio.sleep(0.001)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.4)
         await publisher.stop()
         sender.close()
 
@@ -149,9 +149,9 @@ def test_idle_feed_sends_heartbeats_then_end_of_session():
         await publisher.start()
         publisher.publish(b"abc")
         publisher.publish(b"defg")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.3)
         publisher.end_session()
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.3)
         with pytest.raises(SessionEndedError):
             publisher.publish(b"late")
         await publisher.stop()
