@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -340,82 +341,81 @@ class OrderBook:
         orders = self._orders
         sides = self._sides
         counts = self._type_counts
-        lengths = fast.LENGTHS
-        add_s, exec_s, cancel_s = fast.ADD.unpack_from, fast.EXEC.unpack_from, \
-            fast.CANCEL.unpack_from
-        delete_s, replace_s = fast.DELETE.unpack_from, fast.REPLACE.unpack_from
+        add_a, add_f = fast.ADD.unpack, fast.ADD_MPID.unpack
+        exec_e, exec_c = fast.EXECUTED.unpack, fast.EXECUTED_PRICE.unpack
+        cancel, delete, replace = fast.CANCEL.unpack, fast.DELETE.unpack, fast.REPLACE.unpack
         A, F, E, C, X, D, U = (ord(c) for c in "AFECXDU")
+        t = 0
         for m in messages:
             try:
                 t = m[0]
+                counts[t] += 1
+                if t == A or t == F:
+                    locate, ref, side, shares, price = add_a(m) if t == A else add_f(m)
+                    levels = sides.get(locate << 8 | side)
+                    if levels is None or not shares or ref in orders:
+                        self._add(ref, locate, side, price, shares)
+                        continue
+                    lvl = levels.get(price)
+                    if lvl is None:
+                        lvl = levels[price] = [shares, 1]
+                    else:
+                        lvl[0] += shares
+                        lvl[1] += 1
+                    orders[ref] = [lvl, levels, price, shares, locate, side]
+                elif t == D:
+                    locate, ref = delete(m)
+                    o = orders.pop(ref, None)
+                    if o is None or o[4] != locate:
+                        if o is not None:
+                            orders[ref] = o
+                        self._delete(ref, locate)
+                        continue
+                    lvl = o[0]
+                    if lvl[1] == 1:
+                        del o[1][o[2]]
+                    else:
+                        lvl[0] -= o[3]
+                        lvl[1] -= 1
+                elif t == U:
+                    locate, ref, new_ref, shares, price = replace(m)
+                    o = orders.get(ref)
+                    if (o is None or o[4] != locate or not shares
+                            or (new_ref in orders and new_ref != ref)):
+                        self._replace(ref, locate, new_ref, shares, price)
+                        continue
+                    del orders[ref]
+                    lvl, levels = o[0], o[1]
+                    if lvl[1] == 1:
+                        del levels[o[2]]
+                    else:
+                        lvl[0] -= o[3]
+                        lvl[1] -= 1
+                    lvl = levels.get(price)
+                    if lvl is None:
+                        lvl = levels[price] = [shares, 1]
+                    else:
+                        lvl[0] += shares
+                        lvl[1] += 1
+                    o[0] = lvl
+                    o[2] = price
+                    o[3] = shares
+                    orders[new_ref] = o
+                elif t == E or t == C or t == X:
+                    locate, ref, shares = (exec_e(m) if t == E else exec_c(m) if t == C
+                                           else cancel(m))
+                    o = orders.get(ref)
+                    if o is None or o[4] != locate or shares >= o[3]:
+                        self._reduce(chr(t), ref, locate, shares)
+                        continue
+                    o[3] -= shares
+                    o[0][0] -= shares
+                else:
+                    self._apply_state_raw(t, m)
+            except struct.error:     # wrong length for its type (ITCH 5.0 §2)
+                self._bad_length(t)
             except IndexError:       # an empty block carries nothing (MoldUDP64 §2.2)
                 self._stats.empty_messages += 1
-                continue
-            counts[t] += 1
-            if len(m) != lengths[t]:
-                self._bad_length(t)
-                continue
-            if t == A or t == F:
-                locate, ref, side, shares, price = add_s(m, 1)
-                levels = sides.get(locate << 8 | side)
-                if levels is None or not shares or ref in orders:
-                    self._add(ref, locate, side, price, shares)
-                    continue
-                lvl = levels.get(price)
-                if lvl is None:
-                    lvl = levels[price] = [shares, 1]
-                else:
-                    lvl[0] += shares
-                    lvl[1] += 1
-                orders[ref] = [lvl, levels, price, shares, locate, side]
-            elif t == D:
-                locate, ref = delete_s(m, 1)
-                o = orders.pop(ref, None)
-                if o is None or o[4] != locate:
-                    if o is not None:
-                        orders[ref] = o
-                    self._delete(ref, locate)
-                    continue
-                lvl = o[0]
-                if lvl[1] == 1:
-                    del o[1][o[2]]
-                else:
-                    lvl[0] -= o[3]
-                    lvl[1] -= 1
-            elif t == U:
-                locate, ref, new_ref, shares, price = replace_s(m, 1)
-                o = orders.get(ref)
-                if (o is None or o[4] != locate or not shares
-                        or (new_ref in orders and new_ref != ref)):
-                    self._replace(ref, locate, new_ref, shares, price)
-                    continue
-                del orders[ref]
-                lvl, levels = o[0], o[1]
-                if lvl[1] == 1:
-                    del levels[o[2]]
-                else:
-                    lvl[0] -= o[3]
-                    lvl[1] -= 1
-                lvl = levels.get(price)
-                if lvl is None:
-                    lvl = levels[price] = [shares, 1]
-                else:
-                    lvl[0] += shares
-                    lvl[1] += 1
-                o[0] = lvl
-                o[2] = price
-                o[3] = shares
-                orders[new_ref] = o
-            elif t == E or t == C or t == X:
-                locate, ref, shares = (cancel_s if t == X else exec_s)(m, 1)
-                o = orders.get(ref)
-                if o is None or o[4] != locate or shares >= o[3]:
-                    self._reduce(chr(t), ref, locate, shares)
-                    continue
-                o[3] -= shares
-                o[0][0] -= shares
-            else:
-                self._apply_state_raw(t, m)
 
     def _bad_length(self, t: int) -> None:
         if fast.LENGTHS[t] == 0:
@@ -424,6 +424,8 @@ class OrderBook:
             self._stats.malformed += 1
 
     def _apply_state_raw(self, t: int, m: bytes) -> None:
+        if len(m) != fast.LENGTHS[t]:
+            return self._bad_length(t)
         if t == 82:    # R
             locate, stock = fast.DIRECTORY.unpack_from(m, 1)
             self._directory(locate, stock.decode("latin-1").rstrip(" "))

@@ -1,9 +1,11 @@
 """Precompiled partial unpackers for the book's hot path (ITCH 5.0 §3.11–§3.17).
 
 Each unpacker reads only the fields the book needs, straight from the raw
-message, starting at offset 1 (the Stock Locate, ITCH 5.0 §1): no message
-object is built. Field offsets and lengths come from the layouts in
-``tick2trade.proto.itch``; nothing is restated here.
+message, and skips the rest: no message object is built. The book-message
+unpackers span the whole message, so a message of the wrong length raises
+``struct.error`` instead of needing a separate length check. Field offsets
+and lengths come from the layouts in ``tick2trade.proto.itch``; nothing is
+restated here.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def partial_struct(type_letter: str, fields: list[str], *, start: int = 1) -> st
     return struct.Struct(fmt)
 
 
+def exact_struct(type_letter: str, fields: list[str]) -> struct.Struct:
+    """Like :func:`partial_struct` over the whole message: unpacking anything but
+    exactly the type's length (ITCH 5.0 §2) raises ``struct.error``."""
+    partial = partial_struct(type_letter, fields)
+    tail = itch.LENGTHS[type_letter] - 1 - partial.size
+    return struct.Struct(">x" + partial.format[1:] + (f"{tail}x" if tail else ""))
+
+
 def packer(type_letter: str):
     """``pack(locate, tracking, ts_high16, ts_low32, *fields)`` for a whole message.
 
@@ -52,17 +62,20 @@ def packer(type_letter: str):
     return functools.partial(struct.Struct(fmt).pack, ord(type_letter))
 
 
-#: A/F: locate, order ref, side byte, shares, price (ITCH 5.0 §3.11, §3.12)
-ADD = partial_struct("A", ["stock_locate", "order_ref", "side", "shares", "price"])
-#: E/C: locate, order ref, executed shares (ITCH 5.0 §3.13, §3.14)
-EXEC = partial_struct("E", ["stock_locate", "order_ref", "executed_shares"])
+_ADD_FIELDS = ["stock_locate", "order_ref", "side", "shares", "price"]
+#: A, F: locate, order ref, side byte, shares, price (ITCH 5.0 §3.11, §3.12)
+ADD = exact_struct("A", _ADD_FIELDS)
+ADD_MPID = exact_struct("F", _ADD_FIELDS)
+#: E, C: locate, order ref, executed shares (ITCH 5.0 §3.13, §3.14)
+EXECUTED = exact_struct("E", ["stock_locate", "order_ref", "executed_shares"])
+EXECUTED_PRICE = exact_struct("C", ["stock_locate", "order_ref", "executed_shares"])
 #: X: locate, order ref, cancelled shares (ITCH 5.0 §3.15)
-CANCEL = partial_struct("X", ["stock_locate", "order_ref", "cancelled_shares"])
+CANCEL = exact_struct("X", ["stock_locate", "order_ref", "cancelled_shares"])
 #: D: locate, order ref (ITCH 5.0 §3.16)
-DELETE = partial_struct("D", ["stock_locate", "order_ref"])
+DELETE = exact_struct("D", ["stock_locate", "order_ref"])
 #: U: locate, original ref, new ref, shares, price (ITCH 5.0 §3.17)
-REPLACE = partial_struct("U", ["stock_locate", "original_order_ref", "new_order_ref",
-                               "shares", "price"])
+REPLACE = exact_struct("U", ["stock_locate", "original_order_ref", "new_order_ref",
+                             "shares", "price"])
 #: R: locate, stock (ITCH 5.0 §3.2)
 DIRECTORY = partial_struct("R", ["stock_locate", "stock"])
 #: H: locate, trading state byte (ITCH 5.0 §3.3)

@@ -364,3 +364,18 @@ def test_generated_flows_match_the_oracle(seed):
     assert list(slow.orders()) == list(fast.orders())
     assert slow.stats == fast.stats
     assert slow.stats.unknown_refs == {} and slow.stats.overfills == {}
+
+
+@pytest.mark.parametrize("msg", [
+    add(1, "B", 100, 50_000), add_mpid(1, "B", 100, 50_000), execute(7, 10),
+    execute_px(7, 10, 50_000), cancel(7, 10), delete(7), replace(7, 8, 10, 50_000),
+    directory(1, "AAPL"), trading_action(1, "H"), system_event("C"),
+], ids=lambda m: m.TYPE)
+def test_wrong_length_of_every_handled_type_is_dropped_and_counted(msg):
+    b = OrderBook()
+    b.apply_raw(itch.encode(add(7, "S", 100, 60_000)))
+    raw = itch.encode(msg)
+    b.apply_raw_many([raw[:-1], raw + b" "])
+    assert b.stats.malformed == 2
+    assert list(b.orders()) == [RestingOrder(7, 1, "S", 60_000, 100)]
+    assert (b.symbols, b.trading_state, b.last_event) == ({}, {}, None)
