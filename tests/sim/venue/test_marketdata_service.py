@@ -275,26 +275,31 @@ def test_stop_lingers_serving_rerequests_after_end_of_session():
     config = _config(end_linger=0.3)
     engine = MatchingEngine(SYMBOLS)
     sub = Subscriber()
-    losing = [False]
+    lost_from = [None]
+    seen: set[int] = set()
+
+    def lose_the_tail_once(packet) -> bool:
+        """The live copy of every data packet from ``lost_from`` on never arrives."""
+        if lost_from[0] is None or not packet.messages or packet.sequence < lost_from[0]:
+            return False
+        first_copy = packet.sequence not in seen
+        seen.add(packet.sequence)
+        return first_copy
 
     async def scenario():
         md = MarketData(config, engine)
         await md.start()
-        listener = await _listen(config, md, sub, drop=lambda p: losing[0] and p.count != 0
-                                 and not p.is_end_of_session)
+        listener = await _listen(config, md, sub, drop=lose_the_tail_once)
         await listener.wait_for(md.publisher.next_sequence)
-        losing[0] = True
-        _trade(engine)                # these packets are all lost on the way
-        await asyncio.sleep(0.01)
-        losing[0] = False             # from now on only end of session and replies come
-        stopping = asyncio.create_task(md.stop())
-        await listener.wait_ended(timeout=2)
-        await stopping
+        lost_from[0] = md.publisher.next_sequence
+        _trade(engine)
+        await md.stop()       # end of session, then 0.3 s of lingering before closing
         await listener.stop()
         return md, listener
 
     md, listener = _run(scenario())
     assert listener.stats["dropped_by_test"] >= 1 and md.stats["rerequest.replies"] >= 1
+    assert listener.ended and listener.next_sequence == md.publisher.next_sequence
     assert_same_book(engine, md.feed, sub)
 
 
