@@ -19,6 +19,7 @@ from tick2trade.proto import soupbintcp as soup
 from tick2trade.sim.venue.client import OuchClient, SoupClient
 from tick2trade.sim.venue.config import ConfigError, VenueConfig, load_config, parse_config
 from tick2trade.sim.venue.dropcopy import decode as decode_drop
+from tick2trade.sim.venue.events import MARKET, Side
 from tick2trade.sim.venue.venue import Venue
 
 T2T = Path(sys.executable).with_name("t2t")
@@ -192,3 +193,37 @@ def test_t2t_venue_rejects_a_bad_config(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 1
     assert "unknown key 'dropcopy.prot'" in result.stderr
+
+
+def test_our_ouch_order_trades_against_a_replayed_capture(captures_dir, tmp_path):
+    """Replay a real ITCH capture as the market; an OUCH order takes a replayed order."""
+    capture = captures_dir / "itch50_Multiple.Packets.pcap"
+    path = tmp_path / "venue.toml"
+    path.write_text(config_text() + f'[marketdata.replay]\ncapture = "{capture}"\nspeed = 0\n')
+
+    async def scenario():
+        venue = Venue(load_config(path))
+        await venue.start()
+        try:
+            await venue.marketdata.wait_replayed(10)
+            resting = [o for o in venue.engine.orders(MARKET) if o.side is Side.SELL]
+            assert resting, "the capture should leave replayed sell orders on the book"
+            target = min(resting, key=lambda o: (o.symbol, o.price))
+            best = venue.engine.best(target.symbol, Side.SELL)
+            drop = SoupClient("127.0.0.1", venue.dropcopy.port, heartbeat_interval=0.2)
+            await drop.login("DROP", "DROPPASS")
+            buyer = OuchClient("127.0.0.1", venue.ouch["ouch50"].port)
+            await buyer.login("T2T", "T2TPASS")
+            await buyer.recv_ouch()
+            buyer.send_ouch(ouch50.EnterOrder(1, "B", 1, target.symbol, best, "3", "Y", "A",
+                                              "N", "N", "TAKE"))
+            fill = (await buyer.recv_until(ouch50.OrderExecuted))[-1]
+            assert (fill.quantity, fill.price, fill.liquidity_flag) == (1, best, "R")
+            copy = decode_drop(await drop.recv_sequenced())
+            assert copy.passive_account == MARKET and copy.aggressor_account == "ouch50:T2T"
+            assert copy.match_number == fill.match_number
+            for client in (buyer, drop):
+                await client.close()
+        finally:
+            await venue.stop()
+    asyncio.run(asyncio.wait_for(scenario(), 30))
