@@ -78,6 +78,9 @@ def print_summary(path: Path, engine: str, result) -> None:
         skipped = cap.non_ip + cap.other_protocol + cap.unsupported_link + cap.fragments
         rows.append(("frames", f"{cap.frames:,} ({skipped:,} not MoldUDP64 over UDP, "
                                f"{cap.malformed:,} malformed)"))
+        rows += [("capture error", error) for error in cap.errors[:3]]
+    if result.cut_off:
+        rows.append(("cut off", result.cut_off))
     rows += [
         ("unknown refs", f"{stats.unknown_refs_total:,}  " + _counts(stats.unknown_refs)),
         ("anomalies", f"overfills {sum(stats.overfills.values()):,}, duplicate adds "

@@ -1,7 +1,9 @@
 """Replay a capture or an ITCH file into a book: the engines behind ``t2t replay``.
 
 Input is a pcap/pcapng of MoldUDP64 ITCH (every UDP datagram that parses as
-MoldUDP64, MoldUDP64 §2) or an ITCH BinaryFILE (ITCH 5.0 §1). Packets go
+MoldUDP64, MoldUDP64 §2) or an ITCH BinaryFILE (ITCH 5.0 §1). An input cut
+off in its last record (a capture stopped mid-write) is replayed up to the
+cut, which is reported; an input with no readable record is an error. Packets go
 through the sequencing model (gaps and duplicates counted, MoldUDP64 §5),
 then their messages through the book. An engine is one function from a
 :class:`ReplayInput` to a :class:`ReplayResult`; :data:`ENGINES` names them
@@ -19,7 +21,7 @@ from pathlib import Path
 from tick2trade.proto import itch
 from tick2trade.proto.binaryfile import END_OF_SESSION, read_binaryfile
 from tick2trade.proto.capture import CaptureStats, iter_mold
-from tick2trade.proto.errors import ProtocolError
+from tick2trade.proto.errors import ProtocolError, TruncatedError
 from tick2trade.proto.pcap import MAGIC_NS, MAGIC_US, PCAPNG_SHB
 from tick2trade.sim.model.book import OrderBook
 from tick2trade.sim.model.sequencer import MoldSequencer, SequencerStats
@@ -57,6 +59,8 @@ class ReplayResult:
     elapsed_s: float
     sequencer: SequencerStats | None = None
     capture: CaptureStats | None = None
+    #: why the input ended early (a record cut short), None if it was read to its end
+    cut_off: str | None = None
 
     @property
     def rate(self) -> float:
@@ -107,16 +111,20 @@ def run_model(source: ReplayInput, advance: Progress = lambda n: None) -> Replay
     """
     book = OrderBook()
     start = time.perf_counter()
+    sequencer = capture = cut_off = None
     try:
         if source.kind == PCAP:
             sequencer, capture = _replay_pcap(source.path, book, advance)
+            if capture.errors and not capture.frames:
+                raise ReplayInputError(f"{source.path}: corrupt pcap: no readable frame "
+                                       f"({capture.errors[0]})")
         else:
-            sequencer = capture = None
-            _replay_binaryfile(source.path, book, advance)
+            cut_off = _replay_binaryfile(source.path, book, advance)
     except ProtocolError as error:
         raise ReplayInputError(f"{source.path}: corrupt {source.kind}: {error}") from None
     elapsed = time.perf_counter() - start
-    return ReplayResult(book, source.kind, book.stats.messages, elapsed, sequencer, capture)
+    return ReplayResult(book, source.kind, book.stats.messages, elapsed, sequencer, capture,
+                        cut_off)
 
 
 def _replay_pcap(path: Path, book: OrderBook, advance: Progress):
@@ -137,11 +145,21 @@ def _replay_pcap(path: Path, book: OrderBook, advance: Progress):
     return sequencer.stats, packets.stats
 
 
-def _replay_binaryfile(path: Path, book: OrderBook, advance: Progress) -> None:
-    messages = read_binaryfile(path)
+def _replay_binaryfile(path: Path, book: OrderBook, advance: Progress) -> str | None:
+    """Replay every whole record; a last record cut short ends the replay (returned)."""
+    cut: list[str] = []
+    messages = _until_cut(read_binaryfile(path), cut)
     while batch := list(itertools.islice(messages, _BATCH)):
         book.apply_raw_many(batch)
         advance(sum(map(len, batch)) + 2 * len(batch))
+    return cut[0] if cut else None
+
+
+def _until_cut(messages, cut: list[str]):
+    try:
+        yield from messages
+    except TruncatedError as error:
+        cut.append(str(error))
 
 
 #: replay engines by name (``t2t replay --engine``)

@@ -189,6 +189,8 @@ def bad_inputs(tmp_path_factory):
     binary = root / "good.itch"
     write_binaryfile_flow(binary, FlowGenerator(FlowConfig(2000, 4, seed=1)))
     (root / "truncated.itch").write_bytes(binary.read_bytes()[:-5])
+    (root / "trailing.itch").write_bytes(binary.read_bytes() + b"\0\x13D")
+    (root / "header-only.pcap").write_bytes(good.read_bytes()[:10])
     (root / "notes.txt").write_text("hello, this is not a capture\n" * 10)
     (root / "empty.itch").write_bytes(b"")
     return root
@@ -198,8 +200,8 @@ def bad_inputs(tmp_path_factory):
     ("missing.pcap", "no such file"),
     ("notes.txt", "neither a pcap/pcapng nor an ITCH BinaryFILE"),
     ("empty.itch", "empty file"),
-    ("truncated.pcap", "corrupt pcap"),
-    ("truncated.itch", "corrupt binaryfile"),
+    ("header-only.pcap", "corrupt pcap: no readable frame"),
+    ("trailing.itch", "corrupt binaryfile"),
 ])
 def test_bad_input_is_a_one_line_error(bad_inputs, name, message):
     proc = t2t("replay", bad_inputs / name)
@@ -207,6 +209,17 @@ def test_bad_input_is_a_one_line_error(bad_inputs, name, message):
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ") and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_input_cut_off_mid_record_is_replayed_up_to_the_cut(bad_inputs):
+    result = run(bad_inputs / "truncated.itch")
+    assert result.exit_code == 0, result.output
+    assert "messages     1,999  " in result.output  # all but the record cut short
+    assert "cut off      message at offset" in result.output
+    result = run(bad_inputs / "truncated.pcap")
+    assert result.exit_code == 0, result.output
+    assert "1 malformed)" in result.output and "capture error" in result.output
+    assert "gaps         0" in result.output
 
 
 def test_progress_goes_to_stderr_only(bad_inputs):
