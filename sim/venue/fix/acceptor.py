@@ -10,7 +10,7 @@ Threads: one thread of ours drives QuickFIX in its polling mode
 (``Acceptor.poll``: one non-blocking pass over the sockets and session
 timers, then a short wait) and is the only thread that ever starts or stops
 it. The wait between passes is
-short while messages flow and grows to ``POLL_IDLE`` when idle. QuickFIX's
+short while messages flow and grows to ``POLL_IDLE`` after a pause. QuickFIX's
 own threaded mode is not used: stopping it from another
 thread races its reactor thread, which closes and frees the socket server
 at the same moment (a crash in ``SocketServer::close`` seen with the
@@ -22,6 +22,7 @@ loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import logging
 import shutil
@@ -29,6 +30,7 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import quickfix as fix
@@ -42,11 +44,27 @@ log = logging.getLogger(__name__)
 
 #: attempts at binding a free port when ``port=0`` (another process may take it first)
 BIND_ATTEMPTS = 5
-#: wait between two polling passes: short while messages flow, doubling when idle
-#: up to POLL_IDLE (which bounds the latency of the first message after a pause)
-POLL_BUSY, POLL_IDLE = 0.0001, 0.002
+#: wait between two polling passes: POLL_BUSY until BUSY_WINDOW s after the last
+#: message, then doubling up to POLL_IDLE (the latency bound after a pause)
+POLL_BUSY, POLL_IDLE, BUSY_WINDOW = 0.0001, 0.002, 0.05
 #: how long ``stop`` lets logged-on counterparties answer our Logout
 LOGOUT_WAIT = 2.0
+
+
+#: acceptors whose thread runs; stopped at interpreter exit if nobody stopped them
+_RUNNING: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """Stop QuickFIX cleanly: a daemon thread killed inside it aborts the process."""
+    running = list(_RUNNING)
+    for acceptor in running:
+        acceptor._stopping.set()
+    for acceptor in running:
+        thread = acceptor._thread
+        if thread is not None:
+            thread.join(LOGOUT_WAIT + 1)
 
 
 def free_port() -> int:
@@ -113,10 +131,12 @@ class FixAcceptor:
         self._thread = threading.Thread(target=self._run, args=(ready,),
                                         name="t2t-fix-acceptor", daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
         try:
             self._port = await asyncio.wrap_future(ready)
         except BaseException:
             await asyncio.to_thread(self._thread.join)
+            _RUNNING.discard(self)
             self._thread = None
             self._release()
             raise
@@ -127,6 +147,7 @@ class FixAcceptor:
     async def _stop(self) -> None:
         self._stopping.set()
         await asyncio.to_thread(self._thread.join)
+        _RUNNING.discard(self)
         self._thread = None
         self._release()
         log.info("FIX acceptor stopped")
@@ -150,13 +171,13 @@ class FixAcceptor:
             return
         ready.set_result(port)
         try:
-            wait, seen = POLL_BUSY, self.application.activity
+            wait, seen, last = POLL_BUSY, self.application.activity, time.monotonic()
             while not self._stopping.is_set():
                 if not acceptor.poll():
                     break
                 if self.application.activity != seen:
-                    wait, seen = POLL_BUSY, self.application.activity
-                else:
+                    wait, seen, last = POLL_BUSY, self.application.activity, time.monotonic()
+                elif time.monotonic() - last > BUSY_WINDOW:
                     wait = min(wait * 2, POLL_IDLE)
                 self._stopping.wait(wait)
             self._logout_all(acceptor)

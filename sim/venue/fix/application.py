@@ -47,15 +47,16 @@ class SessionApplication(fix.Application):
         self._guard(self.profile.on_logout, session_id)
 
     def toAdmin(self, message, session_id):
-        pass
+        self.activity += 1
 
     def fromAdmin(self, message, session_id):
-        pass
+        self.activity += 1
 
     def toApp(self, message, session_id):
-        pass
+        self.activity += 1
 
     def fromApp(self, message, session_id):
+        self.activity += 1
         self.stats["app_messages"] += 1
         try:
             self.profile.on_message(message, session_id)

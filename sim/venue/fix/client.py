@@ -15,9 +15,10 @@ import re
 
 import quickfix as fix
 
+from . import wire
 from .dictionary import dictionary_path
 
-SOH = "\x01"
+SOH = wire.SOH
 _BODY_LENGTH = re.compile(rb"^8=[^\x01]+\x019=(\d+)\x01")
 
 
@@ -32,10 +33,7 @@ def sending_time() -> str:
 
 def frame(begin_string: str, fields: list[tuple[int, str]]) -> bytes:
     """BeginString, BodyLength, ``fields`` in order, CheckSum (FIX framing)."""
-    body = "".join(f"{tag}={value}{SOH}" for tag, value in fields)
-    head = f"8={begin_string}{SOH}9={len(body.encode())}{SOH}"
-    raw = (head + body).encode()
-    return raw + f"10={sum(raw) % 256:03d}{SOH}".encode()
+    return wire.frame(begin_string, fields).encode()
 
 
 class FixClient:
@@ -87,6 +85,23 @@ class FixClient:
         if message.getHeader().getField(35) != msg_type:
             raise FixClientError(f"expected 35={msg_type}, got {text(message)}")
         return message
+
+    async def count(self, msg_type: str, count: int, timeout: float = 30) -> None:
+        """Read until ``count`` messages of ``msg_type`` arrived, without parsing them.
+
+        For throughput measurements; the messages are neither validated nor kept.
+        """
+        marker = f"{SOH}35={msg_type}{SOH}".encode()
+        seen = self._buffer.count(marker)
+        async with asyncio.timeout(timeout):
+            while seen < count:
+                chunk = await self._reader.read(65536)
+                if not chunk:
+                    raise FixClientError("connection closed by the acceptor")
+                tail = self._buffer[-len(marker):] + chunk
+                seen += tail.count(marker)
+                self._buffer = chunk[-len(marker):]
+        self._buffer = b""
 
     async def _read_message(self) -> fix.Message:
         while True:

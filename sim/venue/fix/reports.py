@@ -20,6 +20,7 @@ import quickfix as fix
 from ..events import RejectReason
 from .orders import FixOrder, OrdStatus
 from .requests import format_price
+from .wire import frame
 
 FIX42 = "FIX.4.2"
 
@@ -75,12 +76,10 @@ CXL_REJ_RESPONSE_TO, CXL_REJ_REASON, ACCOUNT = map(
     _tag, (fix.CxlRejResponseTo, fix.CxlRejReason, fix.Account))
 
 
-def _message(begin_string: str, msg_type: str) -> fix.Message:
-    message = fix.Message()
-    header = message.getHeader()
-    header.setField(fix.BeginString(begin_string))
-    header.setField(fix.MsgType(msg_type))
-    return message
+def _message(begin_string: str, msg_type: str, values: list[tuple[int, str]]) -> fix.Message:
+    """One QuickFIX message from its body fields (QuickFIX orders them by tag)."""
+    text = frame(begin_string, [(35, msg_type)] + [(tag, str(v)) for tag, v in values])
+    return fix.Message(text, False)
 
 
 def exec_type(begin_string: str, kind: str) -> str:
@@ -101,7 +100,6 @@ def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str
                      cl_ord_id: str | None = None, orig_cl_ord_id: str | None = None,
                      account: str | None = None) -> fix.Message:
     """An ExecutionReport for ``order`` in its current state."""
-    message = _message(begin_string, fix.MsgType_ExecutionReport)
     status = order.status
     values = [(ORDER_ID, order.order_id), (CL_ORD_ID, cl_ord_id or order.cl_ord_id),
               (EXEC_ID, exec_id), (EXEC_TYPE, exec_type(begin_string, kind)),
@@ -128,19 +126,14 @@ def execution_report(begin_string: str, order: FixOrder, kind: str, exec_id: str
         values.append((TEXT, text))
     if account:
         values.append((ACCOUNT, account))
-    for tag, value in values:  # QuickFIX writes body fields in ascending tag order
-        message.setField(tag, str(value))
-    return message
+    return _message(begin_string, fix.MsgType_ExecutionReport, values)
 
 
 def order_cancel_reject(begin_string: str, *, order_id: str, cl_ord_id: str,
                         orig_cl_ord_id: str, ord_status: str, response_to: str,
                         reason: str, text: str) -> fix.Message:
     """An OrderCancelReject answering a cancel (``CANCEL_REQUEST``) or a replace."""
-    message = _message(begin_string, fix.MsgType_OrderCancelReject)
-    for tag, value in ((ORDER_ID, order_id), (CL_ORD_ID, cl_ord_id),
-                       (ORIG_CL_ORD_ID, orig_cl_ord_id), (ORD_STATUS, ord_status),
-                       (CXL_REJ_RESPONSE_TO, response_to), (CXL_REJ_REASON, reason),
-                       (TEXT, text)):
-        message.setField(tag, str(value))
-    return message
+    return _message(begin_string, fix.MsgType_OrderCancelReject, [
+        (ORDER_ID, order_id), (CL_ORD_ID, cl_ord_id), (ORIG_CL_ORD_ID, orig_cl_ord_id),
+        (ORD_STATUS, ord_status), (CXL_REJ_RESPONSE_TO, response_to),
+        (CXL_REJ_REASON, reason), (TEXT, text)])

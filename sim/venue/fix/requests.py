@@ -2,7 +2,8 @@
 
 :func:`read_request` runs on QuickFIX's thread and copies the fields the
 venue needs into a frozen dataclass (QuickFIX's message object does not
-outlive the callback); the values stay text until :func:`to_quantity` and
+outlive the callback), reading the message text once (``wire.py``); the
+values stay text until :func:`to_quantity` and
 :func:`to_price` convert them on the venue's loop, where a bad value becomes
 an order reject. Messages: NewOrderSingle (35=D), OrderCancelRequest
 (35=F) and OrderCancelReplaceRequest (35=G), the same tags in FIX 4.2 and
@@ -16,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 import quickfix as fix
 
-from .profiles.base import UnsupportedMessage, header_flag, msg_type
+from .profiles.base import UnsupportedMessage
+from .wire import first_values
 
 #: engine prices carry 4 implied decimals (OUCH 5.0 §1, ITCH 5.0 §1)
 PRICE_SCALE = 10_000
@@ -67,28 +69,30 @@ class ReplaceOrder:
 Request = NewOrder | CancelOrder | ReplaceOrder
 
 
-def _get(message: fix.Message, field_type) -> str | None:
-    tag = field_type().getTag()
-    return message.getField(tag) if message.isSetField(tag) else None
+def _tag(field_type) -> int:
+    return field_type().getTag()
+
+
+#: tag numbers, taken from QuickFIX's field definitions
+MSG_TYPE, POSS_RESEND, CL_ORD_ID, ORIG_CL_ORD_ID, SYMBOL, SIDE = map(
+    _tag, (fix.MsgType, fix.PossResend, fix.ClOrdID, fix.OrigClOrdID, fix.Symbol, fix.Side))
+ORD_TYPE, ORDER_QTY, PRICE, TIME_IN_FORCE = map(
+    _tag, (fix.OrdType, fix.OrderQty, fix.Price, fix.TimeInForce))
 
 
 def read_request(message: fix.Message) -> Request:
     """The order request in ``message``; :class:`UnsupportedMessage` for other types."""
-    kind = msg_type(message)
+    values = first_values(message.toString())
+    get = values.get
+    kind = get(MSG_TYPE)
     if kind == fix.MsgType_NewOrderSingle:
-        return NewOrder(_get(message, fix.ClOrdID), _get(message, fix.Symbol),
-                        _get(message, fix.Side), _get(message, fix.OrdType),
-                        _get(message, fix.OrderQty), _get(message, fix.Price),
-                        _get(message, fix.TimeInForce),
-                        header_flag(message, fix.PossResend().getTag()))
+        return NewOrder(get(CL_ORD_ID), get(SYMBOL), get(SIDE), get(ORD_TYPE), get(ORDER_QTY),
+                        get(PRICE), get(TIME_IN_FORCE), get(POSS_RESEND) == "Y")
     if kind == fix.MsgType_OrderCancelRequest:
-        return CancelOrder(_get(message, fix.ClOrdID), _get(message, fix.OrigClOrdID),
-                           _get(message, fix.Symbol), _get(message, fix.Side))
+        return CancelOrder(get(CL_ORD_ID), get(ORIG_CL_ORD_ID), get(SYMBOL), get(SIDE))
     if kind == fix.MsgType_OrderCancelReplaceRequest:
-        return ReplaceOrder(_get(message, fix.ClOrdID), _get(message, fix.OrigClOrdID),
-                            _get(message, fix.Symbol), _get(message, fix.Side),
-                            _get(message, fix.OrdType), _get(message, fix.OrderQty),
-                            _get(message, fix.Price), _get(message, fix.TimeInForce))
+        return ReplaceOrder(get(CL_ORD_ID), get(ORIG_CL_ORD_ID), get(SYMBOL), get(SIDE),
+                            get(ORD_TYPE), get(ORDER_QTY), get(PRICE), get(TIME_IN_FORCE))
     raise UnsupportedMessage(kind)
 
 

@@ -191,3 +191,35 @@ def test_command_line_runs_the_echo_acceptor():
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_exit_without_stop_logs_out_cleanly():
+    """An acceptor nobody stopped is stopped at exit: Logout sent, no abort."""
+    script = (
+        "import asyncio, sys\n"
+        "from tick2trade.sim.venue.fix import FixAcceptor, FixConfig\n"
+        "async def main():\n"
+        "    acceptor = FixAcceptor(FixConfig(port=0), 'echo')\n"
+        "    await acceptor.start()\n"
+        "    print(acceptor.port, flush=True)\n"
+        "    await asyncio.to_thread(sys.stdin.read)\n"
+        "asyncio.run(main())\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+
+        async def talk():
+            client = FixClient(port)
+            await client.logon()
+            proc.stdin.close()  # the script returns without stopping the acceptor
+            logout = await client.receive(timeout=10)
+            assert logout.getHeader().getField(35) == "5"
+            client.send("5", [])
+        run(talk())
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "FATAL" not in err, err
