@@ -172,7 +172,8 @@ class MatchingEngine:
 
     def _new_ref(self) -> int:
         ref = self._next_ref
-        while ref in self._by_ref:
+        by_ref = self._by_ref
+        while ref in by_ref:
             ref += 1
         self._next_ref = ref + 1
         return ref
@@ -239,8 +240,18 @@ class MatchingEngine:
         if opposite.prices:
             self._aggress(book, order, ts, events)
         if order.leaves:
-            self._rest_or_expire(book, order, ts, events)
-        return self._publish(events)
+            if price is None or tif is TimeInForce.IOC:
+                self._rest_or_expire(book, order, ts, events)
+            else:                                   # the common case, inlined
+                (book.bids if side is Side.BUY else book.asks).add(order)
+                self._live[key] = order
+                self._by_ref[order.order_ref] = order
+                if order.displayed:
+                    events.append(BookAdd(ts, order.symbol, order.order_ref, side, order.leaves,
+                                          price, order.attribution))
+        if self._subscribers:
+            self._publish(events)
+        return events
 
     def _reject_reason(self, req: OrderRequest, book: Book | None, side: Side | None,
                        tif: TimeInForce | None) -> RejectReason | None:
