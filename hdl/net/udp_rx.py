@@ -119,6 +119,7 @@ class UdpRx(wiring.Component):
         ip_proto = Signal(8)
         udp_port = Signal(16)
         udp_len = Signal(16)
+        udp_payload_len = Signal(16)
         csum = Signal(24)
 
         ethertype = Mux(vlan, type_inner, type_outer)
@@ -132,14 +133,14 @@ class UdpRx(wiring.Component):
         m.d.comb += [udp_word.eq(ip_word + 2 * ihl_eff),
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
-        shift = header_len[0:3]
 
-        def capture(word_pos, target, low_byte=False):
+        def capture(word_pos, target, low_byte=False, minus=0):
             with m.If(idx == word_pos[2:]):
                 with m.Switch(word_pos[0:2]):
                     for k in range(WORDS_PER_BEAT):
                         with m.Case(k):
-                            m.d.sync += target.eq(words[k][0:8] if low_byte else words[k])
+                            value = words[k][0:8] if low_byte else words[k]
+                            m.d.sync += target.eq(value - minus if minus else value)
 
         with m.If(accept):
             with m.Switch(idx):
@@ -163,6 +164,7 @@ class UdpRx(wiring.Component):
                 capture(ip_word + 4, ip_proto, low_byte=True)
                 capture(udp_word + 1, udp_port)
                 capture(udp_word + 2, udp_len)
+                capture(udp_word + 2, udp_payload_len, minus=UDP_HEADER_LEN)
             # IPv4 header checksum: sum the words inside [ip_word, ip_word + 2*IHL)
             vlan_now = Mux(idx == 1, words[2] == ETHERTYPE_VLAN, vlan)
             first_word = Mux(vlan_now, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
@@ -178,39 +180,56 @@ class UdpRx(wiring.Component):
                          hold.eq(beat.data), hold_idx.eq(idx), hold_error.eq(beat.error),
                          hold_valid.eq(1), flush.eq(beat.last)]
 
-        # --- verdict (registered fields, valid once ``hold_idx >= last_header_beat``) -------
+        # --- verdict ---------------------------------------------------------------------
+        # The IPv4 header ends in the beat before the last header beat, so every check on it
+        # is registered (``early``); only the UDP length and port checks, whose fields may
+        # arrive in the last header beat, stay combinational.
         fold1 = Signal(17)
         m.d.comb += fold1.eq(csum[0:16] + csum[16:])
         csum_ok = (fold1[0:16] + fold1[16]) == 0xFFFF
         ip_header_bytes = Cat(Const(0, 2), ihl)
+        early = Signal(Drop)
+        with m.If(~mac_ok):
+            m.d.sync += early.eq(Drop.DST_MAC)
+        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
+            m.d.sync += early.eq(Drop.NOT_IPV4)
+        with m.Elif(cfg.check_ip_checksum & ~csum_ok):
+            m.d.sync += early.eq(Drop.IP_CHECKSUM)
+        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
+            m.d.sync += early.eq(Drop.FRAGMENTS)
+        with m.Elif(ip_proto != IPPROTO_UDP):
+            m.d.sync += early.eq(Drop.NOT_UDP)
+        with m.Elif(ip_total < ip_header_bytes + UDP_HEADER_LEN):
+            m.d.sync += early.eq(Drop.BAD_LENGTH)
+        with m.Else():
+            m.d.sync += early.eq(Drop.NONE)
+        # header geometry, registered (settled long before the last header beat)
+        ip_payload_len = Signal(16)
+        ip_end = Signal(17)
+        header_beat = Signal(range(_MAX_BEAT + 1))
+        shift = Signal(3)
+        m.d.sync += [ip_payload_len.eq(ip_total - ip_header_bytes),
+                     ip_end.eq(ip_start + ip_total),
+                     header_beat.eq(last_header_beat), shift.eq(header_len[0:3])]
         port_hit = Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
                          for p in range(len(cfg.port_valid)))).any()
         reason = Signal(Drop)
-        with m.If(~mac_ok):
-            m.d.comb += reason.eq(Drop.DST_MAC)
-        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
-            m.d.comb += reason.eq(Drop.NOT_IPV4)
-        with m.Elif(cfg.check_ip_checksum & ~csum_ok):
-            m.d.comb += reason.eq(Drop.IP_CHECKSUM)
-        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
-            m.d.comb += reason.eq(Drop.FRAGMENTS)
-        with m.Elif(ip_proto != IPPROTO_UDP):
-            m.d.comb += reason.eq(Drop.NOT_UDP)
-        with m.Elif((ip_total < ip_header_bytes + UDP_HEADER_LEN) | (udp_len <= UDP_HEADER_LEN)
-                    | (udp_len > ip_total - ip_header_bytes)):
+        with m.If(early != Drop.NONE):
+            m.d.comb += reason.eq(early)
+        with m.Elif((udp_len <= UDP_HEADER_LEN) | (udp_len > ip_payload_len)):
             m.d.comb += reason.eq(Drop.BAD_LENGTH)
         with m.Elif(~port_hit):
             m.d.comb += reason.eq(Drop.DST_PORT)
-        header_done = hold_idx >= last_header_beat
+        header_done = hold_idx >= header_beat
         passed = header_done & (reason == Drop.NONE)
-        short = nbytes < ip_start + ip_total
+        short = nbytes < ip_end
         end_error = hold_error | short
 
         # --- payload: one output beat per step -----------------------------------------------
         step = Signal()
         m.d.comb += step.eq((accept & hold_valid) | (flush & out_free))
         rem = Signal(16)              # payload bytes not yet formed
-        rem_now = Mux(hold_idx == last_header_beat, udp_len - UDP_HEADER_LEN, rem)
+        rem_now = Mux(hold_idx == header_beat, udp_payload_len, rem)
         emitted = Signal()
         staged = Signal()             # the final payload beat waits for the frame's end
         next_data = Mux(flush, 0, beat.data)
