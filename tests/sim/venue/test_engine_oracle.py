@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import (
+    MARKET,
     BookAdd,
     BookCancel,
     BookDelete,
@@ -268,6 +269,32 @@ class EngineVsOracle(RuleBasedStateMachine):
         assert (bool(events) and isinstance(events[0], ReplaceRejected)) != ok
         self._check(events)
         self.cids.append((owner, new_cid))
+
+    @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(list(Side)), qty=qtys,
+          price=prices)
+    def add_external(self, symbol, side, qty, price):
+        """Replayed liquidity that does not cross (a crossing one is a replay's own business)."""
+        best = self.engine.best(symbol, side.opposite)
+        if best is not None and (price >= best if side is Side.BUY else price <= best):
+            return
+        ref = 1_000_000 + self.next_cid
+        self.next_cid += 1
+        assert engine_log(self.engine.add_external(ref, symbol, side, qty, price)) == []
+        self.oracle.seq += 1
+        self.oracle.resting.append(_O(MARKET, ref, symbol, side, price, qty, 0, self.oracle.seq,
+                                      SelfMatch.CANCEL_NEWEST, TimeInForce.DAY))
+
+    @precondition(lambda self: any(o.owner == MARKET for o in self.oracle.resting))
+    @rule(data=st.data(), qty=st.integers(min_value=1, max_value=50), delete=st.booleans())
+    def shrink_external(self, data, qty, delete):
+        o = data.draw(st.sampled_from([o for o in self.oracle.resting if o.owner == MARKET]))
+        events = (self.engine.delete_external(o.cid) if delete
+                  else self.engine.cancel_external(o.cid, qty))
+        taken = o.leaves if delete else min(qty, o.leaves)
+        o.leaves -= taken
+        if not o.leaves:
+            self.oracle.resting.remove(o)
+        assert engine_log(events) == [("cancel", MARKET, o.cid, taken, "Z")]
 
     @rule(symbol=st.sampled_from(SYMBOLS), halted=st.booleans())
     def halt(self, symbol, halted):
