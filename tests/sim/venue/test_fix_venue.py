@@ -258,3 +258,29 @@ def test_drop_copy_session_gets_every_execution():
             await drop.close()
             await acceptor.stop()
     run(body())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_halt_self_match_and_ioc(version):
+    async def body():
+        async with venue(version) as (engine, _, (client,)):
+            engine.halt("MSFT", True)
+            new_order(client, "H1", symbol="MSFT")
+            er = await report(client)
+            assert (er[39], er[103]) == ("8", "2")
+            engine.halt("MSFT", False)
+            # our own resting sell, then our own crossing buy: self-match cancels the buy
+            new_order(client, "S1", side="2", qty="10", price="10")
+            assert (await report(client))[39] == "0"
+            new_order(client, "B1", side="1", qty="10", price="10")
+            assert (await report(client))[39] == "0"
+            er = fields(await client.expect("8"), 11, 39, 150, 58, 14)
+            assert (er[11], er[39], er[150], er[14]) == ("B1", "4", "4", "0")
+            assert "self-match" in er[58]
+            # an IOC that finds nothing: New, then Canceled
+            new_order(client, "I1", side="1", qty="10", price="9", tif="3")
+            assert (await report(client))[39] == "0"
+            er = await report(client)
+            assert (er[11], er[39], er[151]) == ("I1", "4", "0")
+            assert [o.client_id for o in engine.orders()] == ["S1"]
+    run(body())
