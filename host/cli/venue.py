@@ -32,6 +32,10 @@ async def _serve(config) -> None:
         await venue.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        for component, counters in venue.stats().items():
+            if counters:
+                summary = ", ".join(f"{k}={v}" for k, v in sorted(counters.items()))
+                click.echo(f"venue: {component}: {summary}", err=True)
 
 
 @click.command()

@@ -115,6 +115,22 @@ class Venue:
         if self.marketdata is not None:
             await self.marketdata.stop()
 
+    # ------------------------------------------------------------- counters
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counters of every component (engine, each port's OUCH and SoupBinTCP layers, ...)."""
+        out: dict[str, dict[str, int]] = {}
+        if self.engine is not None:
+            out["engine"] = dict(self.engine.stats)
+        for name, port in self.ouch.items():
+            out[name] = {**port.stats, **{f"soup.{k}": v for k, v in port.server.stats.items()}}
+        if self.dropcopy is not None:
+            out["dropcopy"] = {**self.dropcopy.stats,
+                               **{f"soup.{k}": v for k, v in self.dropcopy.server.stats.items()}}
+        if self.marketdata is not None:
+            out["marketdata"] = dict(self.marketdata.stats)
+        return out
+
     # -------------------------------------------------------------- ports
 
     def endpoints(self) -> list[Endpoint]:

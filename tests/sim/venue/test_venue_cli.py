@@ -127,6 +127,9 @@ def test_venue_runs_orders_drop_copy_and_ends_the_day(tmp_path):
             assert (drop_fill.passive_account, drop_fill.aggressor_account) == ("ouch50:T2T",
                                                                                  "ouch42:T2T")
             assert venue.marketdata.stats["mold.messages"] > 0
+            stats = venue.stats()
+            assert stats["engine"]["trades"] == 1 and stats["ouch50"]["enter"] == 1
+            assert stats["ouch42"]["soup.logins"] == 1 and stats["dropcopy"]["soup.logins"] == 1
             await venue.stop()
             end = await buyer.recv_until(ouch50.SystemEvent)
             assert end[-1].event_code == "E"
@@ -178,7 +181,8 @@ def test_t2t_venue_serves_until_interrupted(tmp_path):
             pass                                      # the FIX acceptor listens too
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
-        assert "venue: stopping" in proc.stderr.read()
+        rest = proc.stderr.read()
+        assert "venue: stopping" in rest and "venue: engine: " in rest
     finally:
         if proc.poll() is None:
             proc.kill()
