@@ -17,6 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 import quickfix as fix
 
+from tick2trade.proto.ouch50 import MAX_PRICE, MAX_QUANTITY
+
 from .profiles.base import UnsupportedMessage
 from .wire import first_values
 
@@ -109,18 +111,22 @@ def _decimal(text: str | None, what: str) -> Decimal:
 
 
 def to_quantity(text: str | None) -> int:
-    """OrderQty (38) as whole shares, > 0."""
+    """OrderQty (38) as whole shares, 1 to 999,999 (the venue's OUCH 5.0 limit)."""
     value = _decimal(text, "OrderQty")
     if value <= 0 or value != value.to_integral_value():
         raise BadValue(f"OrderQty {text} must be a positive whole number of shares")
+    if value > MAX_QUANTITY:
+        raise BadValue(f"OrderQty {text} is above the venue's {MAX_QUANTITY} shares")
     return int(value)
 
 
 def to_price(text: str | None) -> int:
-    """Price (44) in engine units, > 0 with at most 4 decimals."""
+    """Price (44) in engine units: positive, at most 4 decimals, up to 199,999.99."""
     value = _decimal(text, "Price") * PRICE_SCALE
     if value <= 0 or value != value.to_integral_value():
         raise BadValue(f"Price {text} must be positive with at most 4 decimals")
+    if value > MAX_PRICE:
+        raise BadValue(f"Price {text} is above the venue's {format_price(MAX_PRICE)}")
     return int(value)
 
 

@@ -83,11 +83,13 @@ def test_port_in_use_is_a_clear_error():
 def test_values_and_order_states():
     assert to_quantity("002000.00") == 2000
     assert to_price("10.5") == 105_000 and format_price(105_000) == "10.5"
-    for bad in ("0", "-5", "1.5", "abc", "NaN", None):
+    assert to_quantity("999999") == 999_999 and to_price("199999.99") == 1_999_999_900
+    for bad in ("0", "-5", "1.5", "abc", "NaN", "1000000", "1E+30", None):
         with pytest.raises(BadValue):
             to_quantity(bad)
-    with pytest.raises(BadValue):
-        to_price("1.00001")
+    for bad in ("1.00001", "0", "-1", "200000", "99999999999999999999"):
+        with pytest.raises(BadValue):
+            to_price(bad)
     order = FixOrder("1", "A", "AAPL", "1", "2", 100_000, 100)
     assert order.apply(OrderEvent.ACCEPT) is OrdStatus.NEW
     assert order.fill(40, 100_000, 60) is OrdStatus.PARTIALLY_FILLED
