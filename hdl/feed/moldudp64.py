@@ -42,7 +42,10 @@ from tick2trade.proto.moldudp64 import END_OF_SESSION, HEADER_FIELDS, HEADER_LEN
 from ..layouts import Beat, udp_stream
 from .layouts import PacketInfo, packet_port
 
-__all__ = ["MoldIngress", "default_min_message_len"]
+__all__ = ["MoldIngress", "COUNTERS", "default_min_message_len"]
+
+#: the ingress counters (names shared with the model)
+COUNTERS = ("packets", "errored", "malformed", "overflowed")
 
 #: MoldUDP64 §2.1 header fields as (first byte, end byte)
 _SPANS = {name: (offset, offset + length) for name, offset, length in HEADER_FIELDS}
@@ -77,10 +80,7 @@ class MoldIngress(wiring.Component):
         super().__init__({
             "i": In(udp_stream()),
             "o": Out(packet_port()),
-            "packets": Out(32),
-            "errored": Out(32),
-            "malformed": Out(32),
-            "overflowed": Out(32),
+            **{name: Out(32) for name in COUNTERS},
         })
 
     def elaborate(self, platform):
