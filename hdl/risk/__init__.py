@@ -1,0 +1,1 @@
+"""Gateware inline pre-trade risk (docs/strategy.md, "Inline risk")."""

@@ -1,0 +1,1 @@
+"""Gateware strategy: imbalance taker and quoter (docs/strategy.md)."""
