@@ -125,22 +125,24 @@ class VenueProfile(ApplicationProfile):
 
     def on_message(self, message: fix.Message, session: fix.SessionID) -> None:
         request = read_request(message)
-        key = (session.getBeginString().getValue(), session.getSenderCompID().getValue(),
-               session.getTargetCompID().getValue())
-        self._loop.call_soon_threadsafe(self._handle, key, request)
+        self._loop.call_soon_threadsafe(self._handle, session.toString(), request)
 
     # ------------------------------------------------------------ loop thread
 
-    def _session(self, key: tuple[str, str, str]) -> FixSession:
-        owner = f"fix:{key[0]}:{key[1]}->{key[2]}"
+    def _session(self, name: str) -> FixSession:
+        """The session named ``BeginString:Sender->Target`` (QuickFIX's SessionID text)."""
+        owner = f"fix:{name}"
         session = self._sessions.get(owner)
         if session is None:
-            session = FixSession(owner, key[0], fix.SessionID(*key))
+            begin_string, _, route = name.partition(":")
+            sender, _, target = route.partition("->")
+            session = FixSession(owner, begin_string,
+                                 fix.SessionID(begin_string, sender, target))
             self._sessions[owner] = session
         return session
 
-    def _handle(self, key, request) -> None:
-        session = self._session(key)
+    def _handle(self, name: str, request) -> None:
+        session = self._session(name)
         self.stats["requests"] += 1
         try:
             if isinstance(request, NewOrder):
