@@ -9,14 +9,13 @@ Both go through exactly the same session layer and settings.
 Threads: one thread of ours drives QuickFIX in its polling mode
 (``Acceptor.poll``: one non-blocking pass over the sockets and session
 timers, then a short wait) and is the only thread that ever starts or stops
-it. The wait between passes is
-short while messages flow and grows to ``POLL_IDLE`` after a pause. QuickFIX's
-own threaded mode is not used: stopping it from another
-thread races its reactor thread, which closes and frees the socket server
-at the same moment (a crash in ``SocketServer::close`` seen with the
-pinned wheel). Profiles that touch the matching engine post their work to
-the asyncio loop (``profiles/venue.py``); ``start``/``stop`` never block the
-loop.
+it. The wait between passes is short while messages flow and grows to
+``POLL_IDLE`` after a pause. QuickFIX's own threaded mode is not used:
+stopping it from another thread races its reactor thread, which closes and
+frees the socket server at the same moment (a crash in
+``SocketServer::close`` seen with the pinned wheel). Profiles that touch
+the matching engine post their work to the asyncio loop
+(``profiles/venue.py``); ``start``/``stop`` never block the loop.
 """
 
 from __future__ import annotations
