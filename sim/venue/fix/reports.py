@@ -77,8 +77,9 @@ CXL_REJ_RESPONSE_TO, CXL_REJ_REASON, ACCOUNT = map(
 
 
 def _message(begin_string: str, msg_type: str, values: list[tuple[int, str]]) -> fix.Message:
-    """One QuickFIX message from its body fields (QuickFIX orders them by tag)."""
-    text = frame(begin_string, [(35, msg_type)] + [(tag, str(v)) for tag, v in values])
+    """One QuickFIX message from its body fields (QuickFIX orders them by tag; None: left out)."""
+    text = frame(begin_string,
+                 [(35, msg_type)] + [(tag, str(v)) for tag, v in values if v is not None])
     return fix.Message(text, False)
 
 

@@ -284,3 +284,21 @@ def test_halt_self_match_and_ioc(version):
             assert (er[11], er[39], er[151]) == ("I1", "4", "0")
             assert [o.client_id for o in engine.orders()] == ["S1"]
     run(body())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_order_without_symbol_is_rejected_and_the_session_trades_on(version):
+    """FIX 4.2 requires Symbol (session Reject); FIX 4.4 does not (order Rejected)."""
+    async def body():
+        async with venue(version) as (_, _, (client,)):
+            seq = client.send("D", [(11, "N1"), (21, "1"), (38, "10"), (40, "2"), (44, "10"),
+                                    (54, "1"), (60, TRANSACT_TIME)])  # no Symbol (55)
+            if version == "FIX.4.2":
+                reject = fields(await client.expect("3"), 45, 371, 372)
+                assert reject == {45: str(seq), 371: "55", 372: "D"}
+            else:
+                er = fields(await client.expect("8"), 39, 55, 58, 103)
+                assert er == {39: "8", 55: None, 58: "Symbol missing", 103: "1"}
+            new_order(client, "N2")
+            assert (await report(client))[39] == "0"
+    run(body())

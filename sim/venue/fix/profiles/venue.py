@@ -185,6 +185,8 @@ class VenueProfile(ApplicationProfile):
         order = FixOrder(UNKNOWN_ORDER_ID, req.cl_ord_id, req.symbol, req.side, req.ord_type,
                          None, 0, req.time_in_force)
         try:
+            if req.symbol is None:  # optional in FIX 4.4's Instrument component
+                raise OrderRefused("Symbol missing", RejectReason.INVALID_SYMBOL)
             side, tif = self._side(req.side), self._tif(req.time_in_force)
             order.order_qty = self._qty(req.order_qty)
             if req.ord_type == fix.OrdType_LIMIT:
@@ -226,7 +228,7 @@ class VenueProfile(ApplicationProfile):
         try:
             if req.cl_ord_id != order.cl_ord_id and req.cl_ord_id in session.used_ids:
                 raise OrderRefused("duplicate ClOrdID")
-            if req.symbol != order.symbol or req.side != order.side:
+            if req.symbol not in (None, order.symbol) or req.side != order.side:
                 raise OrderRefused("Symbol and Side cannot be replaced")
             if req.ord_type != fix.OrdType_LIMIT or order.ord_type != fix.OrdType_LIMIT:
                 raise OrderRefused("only limit orders can be replaced")
