@@ -1,0 +1,1 @@
+"""Bit-exact model of the gateware inline risk check (docs/strategy.md, "Inline risk")."""

@@ -1,0 +1,1 @@
+"""Bit-exact model of the gateware strategy and decision path (docs/strategy.md)."""
