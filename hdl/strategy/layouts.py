@@ -14,7 +14,7 @@ from ..risk.layouts import Reason
 
 __all__ = ["SLOT_WIDTH", "MAX_SYMBOLS", "Side", "Tif", "OrderKind", "OrderRequest",
            "StrategyParams", "QuoteState", "SymbolState", "Executed", "order_stream",
-           "executed_stream"]
+           "executed_stream", "Intent"]
 
 #: width of a symbol slot number (the row of every per-symbol table)
 SLOT_WIDTH = 8
@@ -144,3 +144,15 @@ class Executed(data.Struct):
 
 def executed_stream():
     return stream.Signature(Executed)
+
+
+class Intent(data.Struct):
+    """An order the strategy wants, before the risk check (``quoter``: a quoter order)."""
+
+    valid: 1
+    kind: OrderKind
+    side: Side
+    tif: Tif
+    quoter: 1
+    price: 32
+    shares: 32

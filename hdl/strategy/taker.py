@@ -1,0 +1,73 @@
+"""Imbalance taker (docs/strategy.md, "Imbalance taker").
+
+On a record of an enabled symbol with both sides known and non-empty and
+``ask_px - bid_px <= taker_max_spread``, outside the cooldown: BUY
+``taker_size`` at ``ask_px`` when ``bid_qty * den > num * (bid_qty + ask_qty)``,
+else SELL at ``bid_px`` when ``ask_qty * den > num * (bid_qty + ask_qty)``; IOC.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..book.layouts import TopOfBook
+from .layouts import Intent, OrderKind, Side, StrategyParams, Tif
+from .multiply import MULTIPLY_LATENCY, PipelinedMultiplier
+
+__all__ = ["ImbalanceTaker", "TAKER_LATENCY", "both_sides", "spread_ok"]
+
+#: cycles from stable inputs to a valid ``intent``
+TAKER_LATENCY = MULTIPLY_LATENCY
+
+
+def both_sides(tob):
+    """Both sides known (``*_exact``) and non-empty."""
+    return tob.bid_exact & tob.ask_exact & tob.bid_qty.any() & tob.ask_qty.any()
+
+
+def spread_ok(tob, max_spread):
+    """``ask_px - bid_px <= max_spread``, without a subtraction that could go negative."""
+    return tob.ask_px <= tob.bid_px + max_spread
+
+
+class ImbalanceTaker(wiring.Component):
+    """The taker's decision for the record on ``tob``.
+
+    Inputs must stay stable for :data:`TAKER_LATENCY` cycles; ``intent`` is
+    then valid (``intent.valid`` low: no order). ``fired``/``last_trigger_ts``
+    are the slot's cooldown state. The three products are pipelined
+    (:class:`PipelinedMultiplier`); ``total`` must be the registered
+    ``bid_qty + ask_qty``.
+    """
+
+    tob: In(TopOfBook)
+    params: In(StrategyParams)
+    total: In(57)
+    fired: In(1)
+    last_trigger_ts: In(48)
+    intent: Out(Intent)
+
+    def elaborate(self, platform):
+        m = Module()
+        t, p = self.tob, self.params
+        m.submodules.bid_den = bid_den = PipelinedMultiplier(56, 16)
+        m.submodules.ask_den = ask_den = PipelinedMultiplier(56, 16)
+        m.submodules.num_total = num_total = PipelinedMultiplier(57, 16)
+        m.d.comb += [bid_den.a.eq(t.bid_qty), bid_den.b.eq(p.den),
+                     ask_den.a.eq(t.ask_qty), ask_den.b.eq(p.den),
+                     num_total.a.eq(self.total), num_total.b.eq(p.num)]
+        cooled = Signal()
+        m.d.comb += cooled.eq(~self.fired | (t.ts >= self.last_trigger_ts + p.cooldown_ns))
+        armed = Signal()
+        m.d.comb += armed.eq(p.taker_enabled & both_sides(t) & spread_ok(t, p.taker_max_spread)
+                             & cooled)
+        buy = bid_den.product > num_total.product
+        sell = ask_den.product > num_total.product
+        i = self.intent
+        m.d.comb += [i.kind.eq(OrderKind.ENTER), i.tif.eq(Tif.IOC), i.quoter.eq(0),
+                     i.shares.eq(p.taker_size), i.valid.eq(armed & (buy | sell))]
+        with m.If(buy):
+            m.d.comb += [i.side.eq(Side.BUY), i.price.eq(t.ask_px)]
+        with m.Else():
+            m.d.comb += [i.side.eq(Side.SELL), i.price.eq(t.bid_px)]
+        return m

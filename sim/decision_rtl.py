@@ -1,0 +1,145 @@
+"""Drive the gateware decision path in the Amaranth simulator (docs/strategy.md).
+
+:func:`run_decision_path` writes the tables, then feeds a list of events in
+order, with optional random idle cycles and back-pressure: top-of-book
+records (anything with the :class:`~tick2trade.hdl.book.layouts.TopOfBook`
+fields), :class:`Gap`, :class:`Exec` and :class:`SetPosition`. It returns the
+decisions as the model's :class:`~tick2trade.sim.model.strategy.decision.Decision`
+with, for each, the cycles from the record's acceptance to the order leaving.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from amaranth.sim import Simulator
+
+from tick2trade.hdl.book.layouts import TopOfBook
+from tick2trade.hdl.risk.layouts import COUNTERS, Reason
+from tick2trade.hdl.strategy.decision import DecisionPath
+from tick2trade.hdl.strategy.layouts import OrderKind, Side, Tif
+from tick2trade.sim.model.strategy.decision import Decision
+
+__all__ = ["Gap", "Exec", "SetPosition", "RtlRun", "run_decision_path"]
+
+_TOB_FIELDS = tuple(name for name, _ in TopOfBook.as_shape())
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A feed gap, signalled once everything before it is decided."""
+
+
+@dataclass(frozen=True)
+class Exec:
+    locate: int
+    side: Side
+    shares: int
+    price: int = 0
+
+
+@dataclass(frozen=True)
+class SetPosition:
+    slot: int
+    position: int
+
+
+@dataclass
+class RtlRun:
+    decisions: list
+    cycles: list           # per decision: record accepted → order handed out
+    counters: dict
+    total_cycles: int
+
+
+def _enum(cls, value):
+    return value if isinstance(value, cls) else cls(int(value))
+
+
+def _decision(p) -> Decision:
+    return Decision(kind=_enum(OrderKind, p.kind), side=_enum(Side, p.side),
+                    tif=_enum(Tif, p.tif), reason=_enum(Reason, p.reason), slot=int(p.slot),
+                    locate=int(p.locate), price=int(p.price), shares=int(p.shares),
+                    token=int(p.token), orig_token=int(p.orig_token),
+                    trigger_ts=int(p.trigger_ts), trigger_seq=int(p.trigger_seq),
+                    trigger_hw_ts=int(p.trigger_hw_ts))
+
+
+def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: int = 64,
+                      idle: float = 0.0, stall: float = 0.0, seed: int = 0,
+                      max_cycles: int | None = None) -> RtlRun:
+    """Simulate ``events`` through a fresh :class:`DecisionPath` (rows by slot)."""
+    dut = DecisionPath(symbols)
+    rng = random.Random(seed)
+    out, cycles = [], []
+    state = {"done": False, "now": 0, "counters": {}}
+    budget = max_cycles or 2_000 + 200 * len(events)
+
+    async def clock(ctx):
+        async for _ in ctx.tick():
+            state["now"] += 1
+            ctx.set(dut.now, state["now"])
+
+    async def feeder(ctx):
+        ctx.set(dut.glob, glob)
+        for table, rows in (("strategy", strategy_rows), ("risk", risk_rows)):
+            for slot, row in enumerate(rows):
+                ctx.set(getattr(dut, f"{table}_we"), 1)
+                ctx.set(getattr(dut, f"{table}_addr"), slot)
+                ctx.set(getattr(dut, f"{table}_data"), row)
+                await ctx.tick()
+            ctx.set(getattr(dut, f"{table}_we"), 0)
+        for ev in events:
+            while rng.random() < idle:
+                await ctx.tick()
+            if isinstance(ev, Gap):
+                await ctx.tick().until(dut.idle)
+                ctx.set(dut.gap, 1)
+                await ctx.tick()
+                ctx.set(dut.gap, 0)
+            elif isinstance(ev, SetPosition):
+                ctx.set(dut.position_we, 1)
+                ctx.set(dut.position_addr, ev.slot)
+                ctx.set(dut.position_data, ev.position)
+                await ctx.tick()
+                ctx.set(dut.position_we, 0)
+            elif isinstance(ev, Exec):
+                ctx.set(dut.executed.valid, 1)
+                ctx.set(dut.executed.payload, {"locate": ev.locate, "side": ev.side,
+                                               "shares": ev.shares, "price": ev.price})
+                await ctx.tick().until(dut.executed.ready)
+                ctx.set(dut.executed.valid, 0)
+            else:
+                ctx.set(dut.tob.valid, 1)
+                ctx.set(dut.tob.payload, {name: getattr(ev, name) for name in _TOB_FIELDS})
+                await ctx.tick().until(dut.tob.ready)
+                ctx.set(dut.tob.valid, 0)
+        await ctx.tick().until(dut.idle)
+        await ctx.tick()
+        state["counters"] = {name: ctx.get(dut.counters[i]) for i, name in enumerate(COUNTERS)}
+        state["done"] = True
+
+    async def receiver(ctx):
+        while True:
+            ready = rng.random() >= stall
+            ctx.set(dut.orders.ready, ready)
+            *_, valid, payload = await ctx.tick().sample(dut.orders.valid, dut.orders.payload)
+            if ready and valid:
+                out.append(_decision(payload))
+                cycles.append(int(payload.stamp_risk) - int(payload.stamp_tob))
+
+    sim = Simulator(dut)
+    period = 1e-8
+    sim.add_clock(period)
+    sim.add_testbench(feeder)
+    sim.add_testbench(receiver, background=True)
+    sim.add_process(clock)
+    step = 2_000
+    for chunk in range(step, budget + step, step):
+        sim.run_until(period * chunk)
+        if state["done"]:
+            break
+    if not state["done"]:
+        raise TimeoutError(f"decision path still busy after {budget} cycles (hang?)")
+    return RtlRun(out, cycles, state["counters"], state["now"])
