@@ -83,6 +83,8 @@ _STEP_U8 = _STEP.astype(np.uint8)
 _SMALL = 1 << 16
 #: bytes of buffer given to each lockstep walker (about 260 messages of ~30 bytes)
 _SLICE = 8192
+#: walkers moved together (a group's working set stays in cache)
+_GROUP = 2048
 
 
 def _as_bytes(buf) -> tuple[memoryview, np.ndarray]:
@@ -95,11 +97,23 @@ def _speculative_chain(data: np.ndarray) -> np.ndarray:
     size = len(data)
     index_type = np.int32 if size < 1 << 31 else np.int64
     walkers = max(1, size // _SLICE)
-    starts = ((np.arange(walkers, dtype=np.int64) * size) // walkers).astype(index_type)
-    stops = np.append(starts[1:], size).astype(index_type)
+    starts = ((np.arange(walkers + 1, dtype=np.int64) * size) // walkers).astype(index_type)
     # little-endian u32 at every byte offset: byte 0 = length high, 1 = length low, 2 = type
     words = np.ndarray((size - 3,), "<u4", buffer=data, strides=(1,))
-    last = size - 4
+    groups = [(g, min(g + _GROUP, walkers)) for g in range(0, walkers, _GROUP)]
+    # groups keep the walkers' cache lines and the matrices of what they saw in cache
+    pieces = [_walk_group(words, starts[a:b], starts[a + 1:b + 1]) for a, b in groups]
+    chain = np.concatenate(pieces).astype(np.int64)
+    # drop frames that would run past the end (only the last few can)
+    tail = int(np.searchsorted(chain, size - PREFIX_LENGTH - max(LENGTHS.values())))
+    ends = chain[tail:] + _STEP[data[chain[tail:] + 1] | data[chain[tail:] + 2].astype(np.int64)
+                                << 8]
+    return np.concatenate((chain[:tail], chain[tail:][ends <= size]))
+
+
+def _walk_group(words: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Walk each ``[starts[i], stops[i])`` in lockstep; return the frames seen, in order."""
+    last = len(words) - 1
     pos = starts.copy()
     seen, steps = [], []
     while not (pos >= stops).all():
@@ -112,9 +126,7 @@ def _speculative_chain(data: np.ndarray) -> np.ndarray:
             pos += np.maximum(step, 1)  # follow a valid frame, else scan one byte
     seen_by_walker = np.stack(seen, axis=1)
     valid = (np.stack(steps, axis=1) > 0) & (seen_by_walker < stops[:, None])
-    # row-major: walkers own increasing slices, so the chain is sorted; drop frames past the end
-    chain = seen_by_walker[valid].astype(np.int64)
-    return chain[chain + _STEP[data[chain + 1] | data[chain + 2].astype(np.int64) << 8] <= size]
+    return seen_by_walker[valid]  # row-major: walkers own increasing slices, so this is sorted
 
 
 def _end_of_frames(view: memoryview, offset: int) -> bool:
