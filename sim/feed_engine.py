@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tick2trade.proto.net import parse_frame
+from tick2trade.proto.net import multicast_mac, parse_frame
 
 from .model.feed.records import Record, record_from_bits
 from .model.net import UdpRxConfig, with_fcs
@@ -66,7 +66,13 @@ def input_frames(path: str | Path) -> list[bytes]:
 
 
 def replay_config(frames: list[bytes]) -> UdpRxConfig:
-    """Filters that accept the UDP frames of ``frames`` (MACs and ports, most used first)."""
+    """Filters that accept the UDP frames of ``frames``.
+
+    The filter values are build-time constants of the simulated top, so to
+    reuse one Verilator build across inputs the tables always hold the
+    standard feed group and port (and port 0, which the anonymised captures
+    carry), then the input's own, most used first, sorted.
+    """
     groups, unicast, ports = Counter(), Counter(), Counter()
     for frame in frames:
         try:
@@ -78,10 +84,12 @@ def replay_config(frames: list[bytes]) -> UdpRxConfig:
         (groups if parsed.dst_mac[0] & 1 else unicast)[parsed.dst_mac] += 1
         ports[parsed.dst_port] += 1
     own = unicast.most_common(1)[0][0] if unicast else b"\x02\x00\x00\x00\x00\x01"
-    return UdpRxConfig(own_mac=own,
-                       groups=tuple(g for g, _ in groups.most_common(TABLE_SIZE)),
-                       ports=tuple(p for p, _ in ports.most_common(TABLE_SIZE)),
-                       check_ip_checksum=False)
+    standard_groups = [multicast_mac(GROUP_IP)]
+    standard_ports = [0, FEED_PORT]
+    chosen_groups = list(dict.fromkeys(standard_groups + [g for g, _ in groups.most_common()]))
+    chosen_ports = list(dict.fromkeys(standard_ports + [p for p, _ in ports.most_common()]))
+    return UdpRxConfig(own_mac=own, groups=tuple(sorted(chosen_groups[:TABLE_SIZE])),
+                       ports=tuple(sorted(chosen_ports[:TABLE_SIZE])), check_ip_checksum=False)
 
 
 def run_model(path: str | Path, *, seq_check: bool = True) -> FeedRun:
@@ -111,3 +119,31 @@ def run_rtl(path: str | Path, *, seq_check: bool = True, extra_idle: int = 0,
 
 #: ``t2t replay --engine`` name → feed engine
 ENGINES = {"model": run_model, "rtl": run_rtl}
+
+
+def replay_feed(path: str | Path, engine: str, records_out: str | Path | None,
+                echo=print) -> FeedRun:
+    """``t2t replay --engine {model,rtl} [--records-out PATH]``: run, write, summarise."""
+    from .model.feed.records import write_records
+
+    run = ENGINES[engine](path)
+    if records_out is not None:
+        try:
+            write_records(records_out, run.records)
+        except OSError as error:
+            from .model.replay import ReplayInputError
+            raise ReplayInputError(f"cannot write {records_out}: {error.strerror}") from None
+    by_type = Counter(chr(r.type) for r in run.records)
+    c = run.counters
+    echo(f"feed path ({engine}): {len(run.records):,} records  "
+         + " ".join(f"{t}={n:,}" for t, n in sorted(by_type.items())))
+    echo(f"  frames {run.frames:,}; packets {c.get('stats__a_packets', 0):,} "
+         f"(malformed {c.get('stats__a_malformed', 0):,}, errored "
+         f"{c.get('stats__a_errored', 0):,}); delivered {c.get('stats__delivered', 0):,}, "
+         f"unsequenced {c.get('stats__unsequenced', 0):,}, gaps {c.get('stats__gaps', 0):,}, "
+         f"duplicates {c.get('stats__duplicates', 0):,}; skipped messages "
+         f"{c.get('stats__skipped', 0):,}, malformed {c.get('stats__malformed', 0):,}")
+    if run.wall_seconds:
+        echo(f"  {run.cycles:,} cycles in {run.wall_seconds:.3f} s of simulation "
+             f"({len(run.records) / run.wall_seconds:,.0f} records/s)")
+    return run

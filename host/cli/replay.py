@@ -13,7 +13,9 @@ import click
 from tick2trade.host.cli.progress import progress_bar, should_show
 
 #: replay engines; each is a function in ``tick2trade.sim.model.replay.ENGINES``
-ENGINE_NAMES = ("model",)
+ENGINE_NAMES = ("model", "rtl")
+#: engines that only run the feed path (``tick2trade.sim.feed_engine``), no book
+FEED_ONLY_ENGINES = ("rtl",)
 
 
 @click.command(short_help="Rebuild the order book from a MoldUDP64 capture or ITCH file.")
@@ -25,12 +27,15 @@ ENGINE_NAMES = ("model",)
 @click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True,
               help="Levels per side in --book-out.")
 @click.option("--engine", type=click.Choice(ENGINE_NAMES), default="model", show_default=True,
-              help="What builds the book.")
+              help="What builds the book; rtl runs the gateware feed path (Verilator) only.")
+@click.option("--records-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the feed path's decoded records as JSON Lines (the reference "
+                   "models, or the gateware with --engine rtl); see docs/formats.md.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal or the input "
                    "is large].")
 def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth: int,
-           engine: str, progress: bool | None):
+           engine: str, records_out: Path | None, progress: bool | None):
     """Replay INPUT (pcap/pcapng of MoldUDP64 ITCH, or an ITCH BinaryFILE) into the book.
 
     Prints messages by type, packets, gaps, duplicates, unknown references,
@@ -42,6 +47,11 @@ def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth:
 
     try:
         source = open_input(input_path)
+        if records_out is not None or engine in FEED_ONLY_ENGINES:
+            from tick2trade.sim.feed_engine import replay_feed
+            replay_feed(source.path, engine, records_out, echo=click.echo)
+            if engine in FEED_ONLY_ENGINES:
+                return
         with progress_bar(f"replaying {input_path.name}", source.size,
                           show=should_show(progress, source.size)) as bar:
             result = ENGINES[engine](source, bar.advance)

@@ -100,3 +100,46 @@ def capture_payloads(path) -> list[tuple[int, int, bytes]]:
         if frame.is_udp:
             out.append((rec.ts_ns, frame.dst_port, frame.payload))
     return out
+
+
+def proto_json(msg, seq):
+    """The record issue 4 specifies, built straight from ``proto.itch`` (independent oracle)."""
+    out = {"seq": seq, "type": msg.TYPE, "locate": msg.stock_locate, "ts": msg.timestamp}
+    if msg.TYPE in "RH":
+        out["symbol"] = msg.stock
+        if msg.TYPE == "H":
+            out["state"] = msg.trading_state
+        return out
+    out["ref"] = msg.original_order_ref if msg.TYPE == "U" else msg.order_ref
+    if msg.TYPE in "AF":
+        out["side"] = msg.side
+    shares = {"E": "executed_shares", "C": "executed_shares", "X": "cancelled_shares"}
+    if msg.TYPE in "AFUECX":
+        out["shares"] = getattr(msg, shares.get(msg.TYPE, "shares"))
+    if msg.TYPE in "AFU":
+        out["price"] = msg.price
+    if msg.TYPE == "C":
+        out["price"] = msg.execution_price
+    if msg.TYPE in "EC":
+        out["match"] = msg.match_number
+    if msg.TYPE == "U":
+        out["new_ref"] = msg.new_order_ref
+    return out
+
+
+def proto_records(frames) -> list[dict]:
+    """Every record-type message of the MoldUDP64 packets in ``frames``, as ``proto`` decodes
+    them, in order (the oracle when every packet is delivered)."""
+    from tick2trade.proto import itch
+    from tick2trade.proto.moldudp64 import MoldPacket
+    from tick2trade.proto.net import parse_frame
+    out = []
+    for frame in frames:
+        parsed = parse_frame(frame)
+        if not parsed.is_udp:
+            continue
+        packet = MoldPacket.decode(parsed.payload)
+        for n, raw in enumerate(packet.messages):
+            if chr(raw[0]) in "AFECXDURH":
+                out.append(proto_json(itch.decode(raw), packet.sequence + n))
+    return out

@@ -5,7 +5,16 @@ from __future__ import annotations
 import random
 
 import pytest
-from feed_streams import TIMING_IDS, TIMINGS, beats, capture_payloads, receive, run, send
+from feed_streams import (
+    TIMING_IDS,
+    TIMINGS,
+    beats,
+    capture_payloads,
+    proto_json,
+    receive,
+    run,
+    send,
+)
 
 from tick2trade.hdl.feed.itch import COUNTERS, ItchDecoder
 from tick2trade.proto import itch
@@ -144,31 +153,6 @@ def test_back_to_back_minimum_messages_never_stall():
 
     run(dut, producer)
     assert not any(stalls)
-
-
-def proto_json(msg, seq):
-    """The record issue 4 specifies, built straight from ``proto.itch`` (independent oracle)."""
-    out = {"seq": seq, "type": msg.TYPE, "locate": msg.stock_locate, "ts": msg.timestamp}
-    if msg.TYPE in "RH":
-        out["symbol"] = msg.stock
-        if msg.TYPE == "H":
-            out["state"] = msg.trading_state
-        return out
-    out["ref"] = msg.original_order_ref if msg.TYPE == "U" else msg.order_ref
-    if msg.TYPE in "AF":
-        out["side"] = msg.side
-    shares = {"E": "executed_shares", "C": "executed_shares", "X": "cancelled_shares"}
-    if msg.TYPE in "AFUECX":
-        out["shares"] = getattr(msg, shares.get(msg.TYPE, "shares"))
-    if msg.TYPE in "AFU":
-        out["price"] = msg.price
-    if msg.TYPE == "C":
-        out["price"] = msg.execution_price
-    if msg.TYPE in "EC":
-        out["match"] = msg.match_number
-    if msg.TYPE == "U":
-        out["new_ref"] = msg.new_order_ref
-    return out
 
 
 def test_real_captures_match_proto(captures_dir):
