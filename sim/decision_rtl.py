@@ -3,7 +3,7 @@
 :func:`run_decision_path` writes the tables, then feeds a list of events in
 order, with optional random idle cycles and back-pressure: top-of-book
 records (anything with the :class:`~tick2trade.hdl.book.layouts.TopOfBook`
-fields), :class:`Gap`, :class:`Exec` and :class:`SetPosition`. It returns the
+fields) and the inputs of :mod:`~tick2trade.sim.model.strategy.events`. It returns the
 decisions as the model's :class:`~tick2trade.sim.model.strategy.decision.Decision`
 with, for each, the cycles from the record's acceptance to the order leaving.
 """
@@ -20,29 +20,11 @@ from tick2trade.hdl.risk.layouts import COUNTERS, Reason
 from tick2trade.hdl.strategy.decision import DecisionPath
 from tick2trade.hdl.strategy.layouts import OrderKind, Side, Tif
 from tick2trade.sim.model.strategy.decision import Decision
+from tick2trade.sim.model.strategy.events import ClearTrip, Exec, Gap, SetPosition
 
-__all__ = ["Gap", "Exec", "SetPosition", "RtlRun", "run_decision_path"]
+__all__ = ["RtlRun", "run_decision_path"]
 
 _TOB_FIELDS = tuple(name for name, _ in TopOfBook.as_shape())
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A feed gap, signalled once everything before it is decided."""
-
-
-@dataclass(frozen=True)
-class Exec:
-    locate: int
-    side: Side
-    shares: int
-    price: int = 0
-
-
-@dataclass(frozen=True)
-class SetPosition:
-    slot: int
-    position: int
 
 
 @dataclass
@@ -98,6 +80,11 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 ctx.set(dut.gap, 1)
                 await ctx.tick()
                 ctx.set(dut.gap, 0)
+            elif isinstance(ev, ClearTrip):
+                await ctx.tick().until(dut.idle)
+                ctx.set(dut.clear_trip, 1)
+                await ctx.tick()
+                ctx.set(dut.clear_trip, 0)
             elif isinstance(ev, SetPosition):
                 ctx.set(dut.position_we, 1)
                 ctx.set(dut.position_addr, ev.slot)
