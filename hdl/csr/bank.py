@@ -1,0 +1,125 @@
+"""The CSR bank: a register map as gateware (STYLE.md §5, §6).
+
+One port per register and table, named ``<block>_<register>`` and
+``table_<table>``: RW and STROBE registers are outputs of their layout, RO
+registers inputs, tables write ports (:func:`.ports.table_write_signature`).
+The top wires them to the blocks by name (:meth:`CsrBank.port`). Word
+semantics are those of :mod:`.builder` and :class:`.registers.Access`.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .builder import WORD_BYTES, RegisterMap
+from .ports import bus_signature, table_write_signature
+from .registers import WORD_BITS, Access
+
+__all__ = ["CsrBank"]
+
+
+def _port_name(block: str, name: str) -> str:
+    return f"{block}_{name}"
+
+
+class CsrBank(wiring.Component):
+    """Registers and table windows of ``regmap`` behind a 32-bit bus.
+
+    Ports
+    -----
+    bus : In(bus_signature(addr_width))
+    <block>_<register> : Out(layout) for RW/STROBE, In(layout) for RO
+    table_<name> : Out(table_write_signature(row layout, depth))
+    """
+
+    def __init__(self, regmap: RegisterMap):
+        self.regmap = regmap
+        self.addr_width = max(1, (regmap.size - 1).bit_length())
+        members = {"bus": In(bus_signature(self.addr_width))}
+        for placed in regmap.registers:
+            reg = placed.register
+            if reg.access in (Access.RW, Access.STROBE):
+                init = reg.layout.from_bits(reg.reset)
+                members[_port_name(placed.block, reg.name)] = Out(reg.layout, init=init)
+            elif reg.access is Access.RO:
+                members[_port_name(placed.block, reg.name)] = In(reg.layout)
+        for placed in regmap.tables:
+            members[f"table_{placed.table.name}"] = Out(
+                table_write_signature(placed.table.layout, placed.table.depth))
+        super().__init__(members)
+
+    def port(self, path: str):
+        """The port of register ``"block.name"`` or of table ``"table.name"``."""
+        block, name = path.split(".")
+        return getattr(self, f"table_{name}" if block == "table" else _port_name(block, name))
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        r_data = self._r_data = Signal(WORD_BITS)
+        hit = self._hit = Signal()
+        m.d.sync += [bus.r_data.eq(r_data), bus.error.eq((bus.r_stb | bus.w_stb) & ~hit)]
+
+        for placed in self.regmap.registers:
+            reg = placed.register
+            width = reg.width
+            if reg.access is Access.CONST:
+                value = Const(placed.value, max(width, 1))
+                self._words(m, placed, read=value)
+                continue
+            port = self.port(placed.path)
+            bits = port.as_value()
+            if reg.access is Access.RW:
+                self._words(m, placed, read=bits, write=bits)
+            elif reg.access is Access.STROBE:
+                m.d.sync += bits.eq(0)
+                self._words(m, placed, read=Const(0, width), write=bits)
+            else:  # RO: reading word 0 latches a wide register, the others read the latch
+                if reg.words == 1:
+                    self._words(m, placed, read=bits)
+                else:
+                    shadow = Signal(width, name=f"{placed.block}_{reg.name}_latch")
+                    with m.If(bus.r_stb & (bus.addr == placed.addr)):
+                        m.d.sync += shadow.eq(bits)
+                    self._words(m, placed, read=shadow, first=bits)
+
+        for placed in self.regmap.tables:
+            table = placed.table
+            port = self.port(f"table.{table.name}")
+            staged = Signal(table.width, name=f"{table.name}_row")
+            index = Signal(range(table.depth), name=f"{table.name}_index")
+            for i in range(table.words):
+                addr = placed.row_addr + WORD_BYTES * i
+                part = staged[WORD_BITS * i:WORD_BITS * (i + 1)]
+                self._word(m, addr, read=part, write=part)
+            m.d.sync += port.en.eq(0)
+            with m.If(bus.addr == placed.commit_addr):
+                m.d.comb += hit.eq(1)
+                with m.If(bus.r_stb):
+                    m.d.comb += r_data.eq(index)
+                with m.If(bus.w_stb):
+                    m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
+                                 port.data.eq(staged), port.en.eq(1)]
+        return m
+
+    def _words(self, m, placed, *, read, write=None, first=None):
+        for i, addr in enumerate(placed.word_addrs()):
+            lo, hi = WORD_BITS * i, WORD_BITS * (i + 1)
+            source = first if (first is not None and i == 0) else read
+            self._word(m, addr, read=source[lo:hi],
+                       write=None if write is None else write[lo:hi])
+
+    def _word(self, m, addr, *, read, write):
+        """One bus word; a write to a word without ``write`` is refused (``error`` rises)."""
+        bus = self.bus
+        accepted = bus.r_stb if write is None else (bus.r_stb | bus.w_stb)
+        with m.If(bus.addr == addr):
+            with m.If(accepted):
+                m.d.comb += self._hit.eq(1)
+            with m.If(bus.r_stb):
+                m.d.comb += self._r_data.eq(read)
+            if write is not None:
+                with m.If(bus.w_stb):
+                    m.d.sync += write.eq(bus.w_data[:len(write)])
