@@ -95,11 +95,12 @@ class CsrBank(wiring.Component):
                 part = staged[WORD_BITS * i:WORD_BITS * (i + 1)]
                 self._word(m, addr, read=part, write=part)
             m.d.sync += port.en.eq(0)
+            in_range = bus.w_data < table.depth  # a row past the end is refused
             with m.If(bus.addr == placed.commit_addr):
-                m.d.comb += hit.eq(1)
+                m.d.comb += hit.eq(bus.r_stb | in_range)
                 with m.If(bus.r_stb):
                     m.d.comb += r_data.eq(index)
-                with m.If(bus.w_stb):
+                with m.If(bus.w_stb & in_range):
                     m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
                                  port.data.eq(staged), port.en.eq(1)]
         return m

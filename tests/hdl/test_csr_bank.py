@@ -169,6 +169,57 @@ def test_table_row_commit(row, enabled, shares, notional, band, position):
     simulate(bank, body)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_bank_matches_register_file_model(seed):
+    """Random word reads and writes give the same data, errors and table rows as the model."""
+    import random
+
+    from tick2trade.proto.control import ControlError
+    from tick2trade.sim.model.control import RegisterFile
+
+    rng = random.Random(seed)
+    regmap = device_map(control.DeviceKind.HARDWARE, build_hash=HASH)
+    bank = CsrBank(regmap)
+    model = RegisterFile(regmap)
+    addrs = sorted({a for p in regmap.registers for a in p.word_addrs()}
+                   | {t.row_addr + 4 * i for t in regmap.tables for i in range(t.table.words)}
+                   | {t.commit_addr for t in regmap.tables} | {0x20, 0x3C, regmap.size})
+    ro = [p for p in regmap.registers if p.register.access is Access.RO]
+    committed = []
+
+    async def body(ctx, tb):
+        for placed in ro:
+            value = rng.getrandbits(placed.register.width)
+            ctx.set(bank.port(placed.path).as_value(), value)
+            model.set(placed.path, value)
+        for _ in range(300):
+            addr = rng.choice(addrs)
+            if rng.random() < 0.5:
+                word, error = await tb.read(addr)
+                try:
+                    assert (word, error) == (model.read(addr), 0), hex(addr)
+                except ControlError:
+                    assert error == 1, hex(addr)
+            else:
+                word = rng.choice([rng.getrandbits(32), rng.randrange(300)])
+                error = await tb.write(addr, word)
+                try:
+                    model.write(addr, word)
+                    assert error == 0, hex(addr)
+                except ControlError:
+                    assert error == 1, hex(addr)
+                for placed in regmap.tables:
+                    port = bank.port(f"table.{placed.table.name}")
+                    if ctx.get(port.en):
+                        committed.append((placed.table.name, ctx.get(port.addr),
+                                          ctx.get(port.data.as_value())))
+
+    simulate(bank, body)
+    assert committed, "no row was committed"
+    last = {(name, row): value for name, row, value in committed}  # the latest write wins
+    assert all(model.tables[name][row] == value for (name, row), value in last.items())
+
+
 def test_wide_ro_register_latches_on_word_zero():
     regmap = RegisterMap().add(Block("b", 7, (1, 0), "test", registers=(
         Register("wide", {"low": 20, "high": 44}, Access.RO, "64-bit counter"),))).build()

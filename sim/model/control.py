@@ -1,0 +1,297 @@
+"""Python model of the device's control plane, served over UDP (``proto/control``).
+
+:class:`RegisterFile` gives the register map of ``hdl/csr`` the word
+semantics of :class:`~tick2trade.hdl.csr.CsrBank` (constants, RW, RO with a
+latch on word 0, strobes, staged table rows and commits).
+:class:`ControlModel` answers control datagrams from it and counts the bad
+ones; :class:`ControlServer` serves it on a UDP socket and streams events to
+subscribers. Only the ID register (``DeviceKind.MODEL``) tells it from
+hardware. :func:`bind_decision` connects the tables and registers to the
+decision path model, so table writes change its behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from amaranth.hdl import Shape
+from amaranth.lib import data
+
+from tick2trade.hdl.csr.builder import RegisterMap
+from tick2trade.hdl.csr.device_map import device_map
+from tick2trade.hdl.csr.registers import WORD_BITS, Access
+from tick2trade.proto import control as c
+
+__all__ = ["ControlModel", "ControlServer", "RegisterFile", "bind_decision", "row_fields",
+           "fields_value"]
+
+log = logging.getLogger(__name__)
+MASK32 = 0xFFFF_FFFF
+
+
+def row_fields(layout, value: int) -> dict[str, int]:
+    """The fields of a layout value (signed fields as Python ints with their sign)."""
+    out = {}
+    for name, fld in data.Layout.cast(layout):
+        shape = Shape.cast(fld.shape)
+        raw = (value >> fld.offset) & ((1 << fld.width) - 1)
+        if shape.signed and raw >> (fld.width - 1):
+            raw -= 1 << fld.width
+        out[name] = raw
+    return out
+
+
+def fields_value(layout, **fields: int) -> int:
+    """A layout value from field values (the inverse of :func:`row_fields`)."""
+    value = 0
+    for name, fld in data.Layout.cast(layout):
+        value |= (fields.get(name, 0) & ((1 << fld.width) - 1)) << fld.offset
+    return value
+
+
+class RegisterFile:
+    """Register and table values of ``regmap`` with the bank's word semantics.
+
+    Hooks: ``on_write(path, fields)`` after a RW/STROBE register changes,
+    ``on_table(name, row, fields)`` after a row is committed; RO registers
+    read ``sources[path]()`` when one is set, else their stored value.
+    """
+
+    def __init__(self, regmap: RegisterMap):
+        self.regmap = regmap
+        self.values: dict[str, int] = {}
+        self.latches: dict[str, int] = {}
+        self.sources: dict[str, Callable[[], int]] = {}
+        self.tables: dict[str, dict[int, int]] = {t.table.name: {} for t in regmap.tables}
+        self.on_write: list[Callable[[str, dict], None]] = []
+        self.on_table: list[Callable[[str, int, dict], None]] = []
+        self._words: dict[int, tuple] = {}
+        for placed in regmap.registers:
+            self.values[placed.path] = placed.value or placed.register.reset
+            for i, addr in enumerate(placed.word_addrs()):
+                self._words[addr] = ("reg", placed, i)
+        for placed in regmap.tables:
+            self.values[f"table.{placed.table.name}.row"] = 0
+            self.values[f"table.{placed.table.name}.index"] = 0
+            for i in range(placed.table.words):
+                self._words[placed.row_addr + 4 * i] = ("row", placed, i)
+            self._words[placed.commit_addr] = ("commit", placed, 0)
+        self._table_by_id = {t.table.table_id: t for t in regmap.tables}
+
+    # --- by name ---------------------------------------------------------------------------
+
+    def get(self, path: str) -> int:
+        placed = self.regmap.register(path)
+        if placed.register.access is Access.RO and path in self.sources:
+            return self.sources[path]() & ((1 << placed.register.width) - 1)
+        return self.values[path]
+
+    def set(self, path: str, value: int) -> None:
+        """Set a register as the gateware would (RO counters, for example)."""
+        self.values[path] = value
+
+    def fields(self, path: str) -> dict[str, int]:
+        return row_fields(self.regmap.register(path).register.layout, self.get(path))
+
+    def row(self, table: str, index: int) -> dict[str, int]:
+        """The fields of a committed row (zeros if never written)."""
+        layout = self.regmap.table(table).table.layout
+        return row_fields(layout, self.tables[table].get(index, 0))
+
+    # --- by address (the control protocol) -------------------------------------------------
+
+    def _slot(self, addr: int, write: bool):
+        where = self._words.get(addr)
+        if where is None:
+            raise c.ControlError(c.ErrorCode.BAD_ADDRESS, f"no register at 0x{addr:x}")
+        return where
+
+    def read(self, addr: int) -> int:
+        kind, placed, i = self._slot(addr, False)
+        if kind == "row":
+            return (self.values[f"table.{placed.table.name}.row"] >> (WORD_BITS * i)) & MASK32
+        if kind == "commit":
+            return self.values[f"table.{placed.table.name}.index"]
+        reg = placed.register
+        if reg.access is Access.STROBE:
+            return 0
+        if reg.access is Access.RO and reg.words > 1:
+            if i == 0:
+                self.latches[placed.path] = self.get(placed.path)
+            value = self.get(placed.path) if i == 0 else self.latches.get(placed.path, 0)
+        else:
+            value = self.get(placed.path)
+        return (value >> (WORD_BITS * i)) & MASK32
+
+    def write(self, addr: int, word: int) -> None:
+        kind, placed, i = self._slot(addr, True)
+        if kind == "row":
+            key = f"table.{placed.table.name}.row"
+            self.values[key] = _put_word(self.values[key], i, word, placed.table.width)
+            return
+        if kind == "commit":
+            if word >= placed.table.depth:
+                raise c.ControlError(c.ErrorCode.BAD_ROW, f"table {placed.table.name} has "
+                                     f"{placed.table.depth} rows, not row {word}")
+            self.values[f"table.{placed.table.name}.index"] = word
+            self._commit(placed, word, self.values[f"table.{placed.table.name}.row"])
+            return
+        reg = placed.register
+        if reg.access in (Access.RO, Access.CONST):
+            raise c.ControlError(c.ErrorCode.READ_ONLY, f"{placed.path} is {reg.access.value}")
+        value = _put_word(self.values[placed.path], i, word, reg.width)
+        if reg.access is Access.RW:
+            self.values[placed.path] = value
+        fields = row_fields(reg.layout, value)
+        for hook in self.on_write:
+            hook(placed.path, fields)
+
+    def write_table(self, table_id: int, row: int, data: bytes) -> None:
+        placed = self._table_by_id.get(table_id)
+        if placed is None:
+            raise c.ControlError(c.ErrorCode.BAD_TABLE, f"no table {table_id}")
+        table = placed.table
+        if len(data) != table.row_bytes:
+            raise c.ControlError(c.ErrorCode.BAD_LENGTH, f"table {table.name} rows are "
+                                 f"{table.row_bytes} bytes, got {len(data)}")
+        if row >= table.depth:
+            raise c.ControlError(c.ErrorCode.BAD_ROW, f"table {table.name} has {table.depth} "
+                                 f"rows, not row {row}")
+        value = int.from_bytes(data, "little")
+        if value >> table.width:
+            raise c.ControlError(c.ErrorCode.BAD_ROW, f"row value wider than {table.width} bits")
+        self._commit(placed, row, value)
+
+    def _commit(self, placed, row: int, value: int) -> None:
+        self.tables[placed.table.name][row] = value
+        fields = row_fields(placed.table.layout, value)
+        for hook in self.on_table:
+            hook(placed.table.name, row, fields)
+
+
+def _put_word(value: int, index: int, word: int, width: int) -> int:
+    shift = WORD_BITS * index
+    value = (value & ~(MASK32 << shift)) | ((word & MASK32) << shift)
+    return value & ((1 << width) - 1)
+
+
+class ControlModel:
+    """Answers control datagrams (``proto/control``) from a :class:`RegisterFile`."""
+
+    def __init__(self, registers: RegisterFile | None = None, build_hash: int = 0):
+        self.registers = registers or RegisterFile(device_map(c.DeviceKind.MODEL, build_hash))
+        self.subscribers: dict[object, int] = {}
+        self.errors = 0
+        self.registers.sources.setdefault("events.errors", lambda: self.errors)
+
+    def handle(self, datagram: bytes, sender: object = None) -> bytes | None:
+        """The reply datagram to ``datagram`` (an ERROR reply if it is bad; never raises)."""
+        tag, op = 0, 0
+        try:
+            tag, msg = c.decode(datagram)
+            op = msg.OPCODE
+            if op not in c.REQUESTS:
+                raise c.ControlError(c.ErrorCode.NOT_A_REQUEST, f"{op.name} is not a request",
+                                     tag=tag, opcode=op)
+            return c.encode(self._serve(msg, sender), tag)
+        except c.ControlError as exc:
+            self.errors += 1
+            tag, op = exc.tag or tag, exc.opcode or op
+            log.debug("control error from %s: %s", sender, exc)
+            return c.encode(c.ErrorReply(exc.code, op, self.errors, exc.detail[:200]), tag)
+
+    def _serve(self, msg, sender):
+        regs = self.registers
+        if isinstance(msg, c.Read):
+            if msg.count > c.MAX_WORDS:
+                raise c.ControlError(c.ErrorCode.TOO_LONG, f"read of {msg.count} words")
+            return c.ReadReply(msg.addr, tuple(regs.read(msg.addr + 4 * i)
+                                               for i in range(msg.count)))
+        if isinstance(msg, c.Write):
+            for i, word in enumerate(msg.words):
+                regs.write(msg.addr + 4 * i, word)
+            return c.WriteAck(msg.addr, len(msg.words))
+        if isinstance(msg, c.TableWrite):
+            regs.write_table(msg.table, msg.row, msg.data)
+            return c.TableAck(msg.table, msg.row)
+        if msg.mask:
+            self.subscribers[sender] = msg.mask
+        else:
+            self.subscribers.pop(sender, None)
+        return c.SubscribeAck(msg.mask)
+
+
+class ControlServer(asyncio.DatagramProtocol):
+    """Serves a :class:`ControlModel` on UDP and streams events to its subscribers."""
+
+    def __init__(self, model: ControlModel | None = None):
+        self.model = model or ControlModel()
+        self.transport: asyncio.DatagramTransport | None = None
+        self._seq: dict[object, int] = {}
+        self.events_sent = 0
+        self.model.registers.sources.setdefault("events.sent", lambda: self.events_sent)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Bind and serve; returns the bound (host, port)."""
+        loop = asyncio.get_running_loop()
+        self.transport, _ = await loop.create_datagram_endpoint(lambda: self,
+                                                                local_addr=(host, port))
+        return self.transport.get_extra_info("sockname")[:2]
+
+    async def stop(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        reply = self.model.handle(data, addr)
+        if reply is not None and self.transport is not None:
+            self.transport.sendto(reply, addr)
+
+    def publish(self, *events) -> None:
+        """Send ``events`` to every subscriber whose mask takes their type (in datagrams)."""
+        if self.transport is None:
+            return
+        for addr, mask in list(self.model.subscribers.items()):
+            chosen = [e for e in events if mask >> int(e.type) & 1]
+            for start in range(0, len(chosen), 16):  # 16 order events fit one datagram
+                batch = tuple(chosen[start:start + 16])
+                seq = self._seq.get(addr, 0)
+                self.transport.sendto(c.encode(c.Events(seq, batch)), addr)
+                self._seq[addr] = (seq + len(batch)) & MASK32
+                self.events_sent += len(batch)
+
+
+def bind_decision(registers: RegisterFile, decision) -> None:
+    """Route table and register writes to a ``sim.model.strategy.DecisionModel``.
+
+    Tables ``strategy``/``risk``/``position`` and registers ``risk.global``,
+    ``risk.clear_trip`` behave as in the gateware; the risk counters read the
+    model's counters.
+    """
+    from tick2trade.hdl.risk.layouts import COUNTERS
+
+    def table(name, row, fields):
+        if row >= decision.symbols:
+            raise c.ControlError(c.ErrorCode.BAD_ROW, f"the model has {decision.symbols} "
+                                 f"symbol slots, not slot {row}")
+        if name == "strategy":
+            decision.write_strategy(row, **fields)
+        elif name == "risk":
+            decision.write_risk(row, **fields)
+        elif name == "position":
+            decision.set_position(row, fields["position"])
+
+    def register(path, fields):
+        if path == "risk.global":
+            decision.set_globals(**fields)
+        elif path == "risk.clear_trip" and fields["value"]:
+            decision.clear_trip()
+
+    registers.on_table.append(table)
+    registers.on_write.append(register)
+    decision.set_globals(**registers.fields("risk.global"))
+    for name in COUNTERS:
+        registers.sources[f"risk.count_{name}"] = (lambda n=name: decision.counters[n])
