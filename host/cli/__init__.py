@@ -17,6 +17,7 @@ COMMANDS = {
     "replay": "tick2trade.host.cli.replay:replay",
     "venue": "tick2trade.host.cli.venue:venue",
     "demo": "tick2trade.host.cli.demo:demo",
+    "regmap": "tick2trade.host.cli.regmap:regmap",
 }
 
 
