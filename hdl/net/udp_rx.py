@@ -9,7 +9,8 @@ padding and capture trailers are dropped.
 Header fields are 16-bit words at even byte offsets (14/18-byte Ethernet
 header, 4-byte IHL units), so each is captured from one beat. The whole
 header is known once the beat that holds its last byte was accepted; output
-lags input by one beat, so every decision uses registered fields. The header
+lags input by one beat, and the verdict (checksum, filters, lengths) is a
+register, so the first payload beat may wait one cycle for it. The header
 ends at an even offset that is 2 mod 4, and the payload is shifted by that
 offset mod 8 (a two-beat byte shifter).
 
@@ -17,8 +18,10 @@ The last payload beat is held until the frame's last beat arrives, so its
 ``error`` carries the MAC's verdict (FCS, ...) and a short-frame check
 (frame ends before the IPv4 total length). A frame that ends in error after
 payload beats went out is closed by a beat with ``last=1, error=1`` (its
-``keep`` may be 0). One idle cycle per frame flushes the held beat; the
-input otherwise keeps up with one beat per cycle.
+``keep`` may be 0). Per frame, one cycle flushes the held beat and at most
+one waits for the verdict; otherwise the input takes one beat per cycle, so
+the parser keeps up with the MAC (a frame brings at least 20 bytes, 2.5
+columns, of preamble and gap).
 """
 
 import enum
@@ -101,7 +104,6 @@ class UdpRx(wiring.Component):
         flush = Signal()                             # the frame's last beat is in ``hold``
         out_free = ~self.o.valid | self.o.ready
         accept = Signal()
-        m.d.comb += [self.i.ready.eq(~flush & out_free), accept.eq(self.i.valid & self.i.ready)]
 
         lanes = [beat.data[8 * k:8 * k + 8] for k in range(BYTES_PER_BEAT)]
         words = [Cat(lanes[2 * k + 1], lanes[2 * k]) for k in range(WORDS_PER_BEAT)]
@@ -121,6 +123,10 @@ class UdpRx(wiring.Component):
         udp_len = Signal(16)
         udp_payload_len = Signal(16)
         csum = Signal(24)
+        partial = Signal(18)
+        mask = Signal(WORDS_PER_BEAT)
+        settle = Signal(2)               # cycles since the IPv4 header's last beat came in
+        header_beat = Signal(range(_MAX_BEAT + 1))
 
         ethertype = Mux(vlan, type_inner, type_outer)
         vihl = Mux(vlan, vihl_tagged, vihl_plain)
@@ -165,48 +171,53 @@ class UdpRx(wiring.Component):
                 capture(udp_word + 1, udp_port)
                 capture(udp_word + 2, udp_len)
                 capture(udp_word + 2, udp_payload_len, minus=UDP_HEADER_LEN)
-            # IPv4 header checksum: sum the words inside [ip_word, ip_word + 2*IHL)
-            vlan_now = Mux(idx == 1, words[2] == ETHERTYPE_VLAN, vlan)
-            first_word = Mux(vlan_now, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
-            terms = []
+            # IPv4 header checksum, pipelined: the words of this beat that lie inside the
+            # header (``mask``, worked out one beat ahead) are summed into ``partial``,
+            # which is added to ``csum`` on the next cycle. Word 7 (beat 1) is in the header
+            # only without a tag; that is decided by this very beat.
+            with m.Switch(idx):
+                with m.Case(0):
+                    m.d.sync += partial.eq(0)
+                with m.Case(1):
+                    m.d.sync += partial.eq(Mux(words[2] == ETHERTYPE_VLAN, 0, words[3]))
+                with m.Default():
+                    m.d.sync += partial.eq(
+                        (Mux(mask[0], words[0], 0) + Mux(mask[1], words[1], 0))
+                        + (Mux(mask[2], words[2], 0) + Mux(mask[3], words[3], 0)))
+            next_lo = Mux(idx == 1, Mux(words[2] == ETHERTYPE_VLAN,
+                                        (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2,
+                                        ETH_HEADER_LEN // 2), ip_word)
+            next_hi = next_lo + 2 * ihl_eff
+            next_idx = idx + 1
             for k in range(WORDS_PER_BEAT):
-                pos = Cat(Const(k, 2), idx)
-                inside = (idx >= 1) & (pos >= first_word) & (pos < first_word + 2 * ihl_eff)
-                terms.append(Mux(inside, words[k], 0))
-            partial = terms[0] + terms[1] + terms[2] + terms[3]
-            m.d.sync += [csum.eq(Mux(idx == 0, 0, csum) + partial),
-                         idx.eq(Mux(idx == _MAX_BEAT, idx, idx + 1)),
+                pos = Cat(Const(k, 2), next_idx)
+                m.d.sync += mask[k].eq((next_idx >= 2) & (pos >= next_lo) & (pos < next_hi))
+            # the verdict register is good two cycles after the last header beat and three
+            # after the one that completes the IPv4 header (``csum`` lags a cycle)
+            with m.If(idx == header_beat - 1):
+                m.d.sync += settle.eq(0)
+            with m.If(idx == header_beat):
+                m.d.sync += settle.eq(1)
+            m.d.sync += [idx.eq(Mux(idx == _MAX_BEAT, idx, idx + 1)),
                          nbytes.eq(nbytes + sum(beat.keep[k] for k in range(BYTES_PER_BEAT))),
                          hold.eq(beat.data), hold_idx.eq(idx), hold_error.eq(beat.error),
                          hold_valid.eq(1), flush.eq(beat.last)]
 
         # --- verdict ---------------------------------------------------------------------
-        # The IPv4 header ends in the beat before the last header beat, so every check on it
-        # is registered (``early``); only the UDP length and port checks, whose fields may
-        # arrive in the last header beat, stay combinational.
+        # The whole verdict is registered; forming the first payload beat waits until
+        # ``settle`` reaches 2 (one stall cycle per frame when beats arrive back to back).
+        m.d.sync += csum.eq(Mux(accept & (idx == 0), 0, csum + partial))
+        with m.If(~accept):
+            m.d.sync += partial.eq(0)
+        with m.If(~(accept & ((idx == header_beat - 1) | (idx == header_beat))) & (settle != 3)):
+            m.d.sync += settle.eq(settle + 1)
         fold1 = Signal(17)
         m.d.comb += fold1.eq(csum[0:16] + csum[16:])
         csum_ok = (fold1[0:16] + fold1[16]) == 0xFFFF
         ip_header_bytes = Cat(Const(0, 2), ihl)
-        early = Signal(Drop)
-        with m.If(~mac_ok):
-            m.d.sync += early.eq(Drop.DST_MAC)
-        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
-            m.d.sync += early.eq(Drop.NOT_IPV4)
-        with m.Elif(cfg.check_ip_checksum & ~csum_ok):
-            m.d.sync += early.eq(Drop.IP_CHECKSUM)
-        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
-            m.d.sync += early.eq(Drop.FRAGMENTS)
-        with m.Elif(ip_proto != IPPROTO_UDP):
-            m.d.sync += early.eq(Drop.NOT_UDP)
-        with m.Elif(ip_total < ip_header_bytes + UDP_HEADER_LEN):
-            m.d.sync += early.eq(Drop.BAD_LENGTH)
-        with m.Else():
-            m.d.sync += early.eq(Drop.NONE)
         # header geometry, registered (settled long before the last header beat)
         ip_payload_len = Signal(16)
         ip_end = Signal(17)
-        header_beat = Signal(range(_MAX_BEAT + 1))
         shift = Signal(3)
         m.d.sync += [ip_payload_len.eq(ip_total - ip_header_bytes),
                      ip_end.eq(ip_start + ip_total),
@@ -214,20 +225,35 @@ class UdpRx(wiring.Component):
         port_hit = Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
                          for p in range(len(cfg.port_valid)))).any()
         reason = Signal(Drop)
-        with m.If(early != Drop.NONE):
-            m.d.comb += reason.eq(early)
-        with m.Elif((udp_len <= UDP_HEADER_LEN) | (udp_len > ip_payload_len)):
-            m.d.comb += reason.eq(Drop.BAD_LENGTH)
+        with m.If(~mac_ok):
+            m.d.sync += reason.eq(Drop.DST_MAC)
+        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
+            m.d.sync += reason.eq(Drop.NOT_IPV4)
+        with m.Elif(cfg.check_ip_checksum & ~csum_ok):
+            m.d.sync += reason.eq(Drop.IP_CHECKSUM)
+        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
+            m.d.sync += reason.eq(Drop.FRAGMENTS)
+        with m.Elif(ip_proto != IPPROTO_UDP):
+            m.d.sync += reason.eq(Drop.NOT_UDP)
+        with m.Elif((ip_total < ip_header_bytes + UDP_HEADER_LEN) | (udp_len <= UDP_HEADER_LEN)
+                    | (udp_len > ip_payload_len)):
+            m.d.sync += reason.eq(Drop.BAD_LENGTH)
         with m.Elif(~port_hit):
-            m.d.comb += reason.eq(Drop.DST_PORT)
+            m.d.sync += reason.eq(Drop.DST_PORT)
+        with m.Else():
+            m.d.sync += reason.eq(Drop.NONE)
         header_done = hold_idx >= header_beat
         passed = header_done & (reason == Drop.NONE)
         short = nbytes < ip_end
         end_error = hold_error | short
+        wait_verdict = hold_valid & (hold_idx == header_beat) & (settle < 2)
+        m.d.comb += [self.i.ready.eq(~flush & out_free & ~wait_verdict),
+                     accept.eq(self.i.valid & self.i.ready)]
 
         # --- payload: one output beat per step -----------------------------------------------
         step = Signal()
-        m.d.comb += step.eq((accept & hold_valid) | (flush & out_free))
+        flush_go = flush & out_free & ~wait_verdict
+        m.d.comb += step.eq((accept & hold_valid) | flush_go)
         rem = Signal(16)              # payload bytes not yet formed
         rem_now = Mux(hold_idx == header_beat, udp_payload_len, rem)
         emitted = Signal()
@@ -266,8 +292,8 @@ class UdpRx(wiring.Component):
             counter = getattr(self.stats, name)
             m.d.sync += counter.eq(counter + 1)
 
-        with m.If(flush & out_free):
-            m.d.sync += [flush.eq(0), hold_valid.eq(0), idx.eq(0), nbytes.eq(0),
+        with m.If(flush_go):
+            m.d.sync += [flush.eq(0), hold_valid.eq(0), idx.eq(0), nbytes.eq(0), mask.eq(0),
                          emitted.eq(0), staged.eq(0), rem.eq(0)]
             with m.If(hold_error):
                 bump("mac_errors")
