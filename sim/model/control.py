@@ -13,6 +13,7 @@ decision path model, so table writes change its behaviour.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable
 
@@ -24,8 +25,8 @@ from tick2trade.hdl.csr.device_map import device_map
 from tick2trade.hdl.csr.registers import WORD_BITS, Access
 from tick2trade.proto import control as c
 
-__all__ = ["ControlModel", "ControlServer", "RegisterFile", "bind_decision", "row_fields",
-           "fields_value"]
+__all__ = ["ControlModel", "ControlServer", "RegisterFile", "bind_decision", "fields_value",
+           "order_event", "row_fields"]
 
 log = logging.getLogger(__name__)
 MASK32 = 0xFFFF_FFFF
@@ -295,3 +296,26 @@ def bind_decision(registers: RegisterFile, decision) -> None:
     decision.set_globals(**registers.fields("risk.global"))
     for name in COUNTERS:
         registers.sources[f"risk.count_{name}"] = (lambda n=name: decision.counters[n])
+
+
+def order_event(request, number: int, orig_number: int = 0, *, stamp_tob: int = 0,
+                stamp_strategy: int = 0, stamp_risk: int = 0,
+                stamp_encoder: int = 0) -> c.OrderEvent:
+    """The event of one order request (an ``OrderRequest``-like object: the encoder model's
+    ``Request``, the decision model's ``Decision``, or a simulator view of
+    ``hdl/order`` ``OrderReport.request``): sent if its reason is 0, else a reject.
+
+    Stamps the request does not carry are given as keywords.
+    """
+    def get(name, default=0):
+        value = getattr(request, name, default)
+        return value.value if isinstance(value, enum.Enum) else int(value)
+
+    return c.OrderEvent(
+        kind=get("kind"), side=get("side"), tif=get("tif"), reason=get("reason"),
+        slot=get("slot"), locate=get("locate"), price=get("price"), shares=get("shares"),
+        number=number, orig_number=orig_number, trigger_ts=get("trigger_ts"),
+        trigger_seq=get("trigger_seq"), stamp_trigger=get("trigger_hw_ts"),
+        stamp_tob=get("stamp_tob", stamp_tob), stamp_strategy=get("stamp_strategy",
+                                                                 stamp_strategy),
+        stamp_risk=get("stamp_risk", stamp_risk), stamp_encoder=stamp_encoder)

@@ -137,3 +137,22 @@ def test_events_stream_to_subscribers_over_udp():
             await server.stop()
 
     asyncio.run(main())
+
+
+def test_order_events_from_encoder_requests():
+    from tick2trade.hdl.risk.layouts import Reason
+    from tick2trade.hdl.strategy.layouts import OrderKind, Side, Tif
+    from tick2trade.sim.model.control import order_event
+    from tick2trade.sim.model.order import Request
+
+    sent = Request(kind=OrderKind.REPLACE, side=Side.SELL, tif=Tif.DAY, slot=4, locate=9,
+                   price=1234, shares=100, token=7, orig_token=6, trigger_ts=55,
+                   trigger_seq=66, trigger_hw_ts=1, stamp_tob=2, stamp_strategy=3,
+                   stamp_risk=4)
+    event = order_event(sent, 1007, 1006, stamp_encoder=5)
+    assert event.type is c.EventType.ORDER_SENT
+    assert (event.kind, event.side, event.tif, event.price, event.number, event.orig_number,
+            event.stamp_trigger, event.stamp_encoder) == (1, ord("S"), 0, 1234, 1007, 1006, 1, 5)
+    rejected = order_event(Request(reason=Reason.RATE), 0)
+    assert rejected.type is c.EventType.ORDER_REJECTED and rejected.reason == Reason.RATE.value
+    assert c.decode(c.encode(c.Events(0, (event, rejected))))[1].events == (event, rejected)
