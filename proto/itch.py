@@ -444,6 +444,8 @@ def decode(buf: bytes | bytearray | memoryview) -> Message:
     the spec does not define and ``LengthMismatchError`` when its length is
     not the type's fixed length (a short one is also a ``TruncatedError``).
     """
+    if isinstance(buf, memoryview) and buf.format != "B":
+        buf = buf.cast("B")
     if not len(buf):
         raise TruncatedError("ITCH message: expected at least the 1-byte type, found 0 bytes")
     codec = _CODECS.get(buf[0])

@@ -90,6 +90,7 @@ def _frame_steps() -> np.ndarray:
     steps[np.flatnonzero(_STEP) << 8] = _STEP[_STEP > 0]
     return steps
 
+
 #: below this many bytes the plain Python walk is faster than setting up the walkers
 _SMALL = 1 << 16
 #: bytes of buffer given to each lockstep walker (about 270 messages of ~30 bytes); not a
@@ -131,7 +132,7 @@ def _walk_group(words: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.
     seen, steps = [], []
     while not (pos >= stops).all():
         for _ in range(8):  # walkers past their stop run on; what they see is dropped below
-            word = words[np.minimum(pos, last)]  # walkers past their stop may reach the end
+            word = words[np.minimum(pos, last)]
             word &= 0xFFFFFF
             step = steps_by_key[word]
             seen.append(pos)
@@ -162,6 +163,8 @@ def frame_offsets(buf) -> tuple[np.ndarray, bool]:
     """
     view, data = _as_bytes(buf)
     size = len(view)
+    if size and not _end_of_frames(view, 0):
+        check_frame(view, 0)  # input that is not ITCH at all fails here, before any walking
     chain = _speculative_chain(data) if size >= _SMALL else np.empty(0, np.int64)
     following = chain + PREFIX_LENGTH + data[chain + 1] if len(chain) else chain
     breaks = np.flatnonzero(following[:-1] != chain[1:])

@@ -112,7 +112,11 @@ def test_decode_add_order_from_spec_example_values():
 
 
 def test_decode_accepts_bytearray_and_memoryview():
-    assert itch.decode(bytearray(ADD_ORDER_WIRE)) == itch.decode(memoryview(ADD_ORDER_WIRE))
+    msg = itch.decode(ADD_ORDER_WIRE)
+    assert itch.decode(bytearray(ADD_ORDER_WIRE)) == msg
+    assert itch.decode(memoryview(ADD_ORDER_WIRE)) == msg
+    assert itch.decode(memoryview(ADD_ORDER_WIRE).cast("c")) == msg
+    assert itch.decode(memoryview(b"xx" + ADD_ORDER_WIRE)[2:]) == msg
 
 
 def test_stock_is_stripped_on_decode_and_padded_on_encode():
