@@ -62,10 +62,8 @@ class OuchEncoder(wiring.Component):
             "reject_count": Out(32),
         })
 
-    def _packet_bytes(self, kind_plan, req, symbol, ref_base):
+    def _packet_bytes(self, kind_plan, req, symbol, number, orig_number):
         """The packet of one kind as a list of byte values, fields written in place."""
-        number = wire_number(ref_base, req.token)
-        orig_number = wire_number(ref_base, req.orig_token)
         tif = self.template.tif_code
         sources = {
             "token_num": lambda n: as_bytes(number, n),
@@ -96,6 +94,8 @@ class OuchEncoder(wiring.Component):
                      wr.en.eq(self.symbols.en)]
 
         current = Signal(OrderRequest)
+        number = Signal(32)          # wire numbers, registered with the request
+        orig_number = Signal(32)
         busy = Signal()
         beat = Signal(range(8))
         kinds = list(OrderKind)
@@ -106,7 +106,7 @@ class OuchEncoder(wiring.Component):
         beat_data, beat_keep, beat_last = [], [], []
         for kind in kinds:
             kind_plan = self.plans[kind]
-            raw = self._packet_bytes(kind_plan, current, rd.data.symbol, self.ref_base)
+            raw = self._packet_bytes(kind_plan, current, rd.data.symbol, number, orig_number)
             n = len(raw)
             raw += [Const(0, 8)] * (max_beats * BYTES_PER_BEAT - n)
             beats = [Cat(*raw[i:i + BYTES_PER_BEAT]) for i in range(0, len(raw), BYTES_PER_BEAT)]
@@ -145,6 +145,9 @@ class OuchEncoder(wiring.Component):
             m.d.sync += busy.eq(0)
         with m.If(sent):
             m.d.sync += [current.eq(self.requests.payload), busy.eq(1), beat.eq(0),
+                         number.eq(wire_number(self.ref_base, self.requests.payload.token)),
+                         orig_number.eq(wire_number(self.ref_base,
+                                                    self.requests.payload.orig_token)),
                          self.sent_count.eq(self.sent_count + 1)]
         with m.If(accept & ~sent):
             m.d.sync += self.reject_count.eq(self.reject_count + 1)
@@ -154,7 +157,7 @@ class OuchEncoder(wiring.Component):
         report = self.reports.payload
         with m.If(first_out):
             m.d.comb += [self.reports.valid.eq(1), report.request.eq(current),
-                         report.number.eq(wire_number(self.ref_base, current.token))]
+                         report.number.eq(number)]
         with m.Elif(accept & ~sent):
             m.d.comb += [self.reports.valid.eq(1), report.request.eq(self.requests.payload)]
         m.d.comb += report.stamp_encoder.eq(self.now)
