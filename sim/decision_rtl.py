@@ -67,11 +67,12 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
         ctx.set(dut.glob, glob)
         for table, rows in (("strategy", strategy_rows), ("risk", risk_rows)):
             for slot, row in enumerate(rows):
-                ctx.set(getattr(dut, f"{table}_we"), 1)
-                ctx.set(getattr(dut, f"{table}_addr"), slot)
-                ctx.set(getattr(dut, f"{table}_data"), row)
+                port = getattr(dut, f"{table}_table")
+                ctx.set(port.en, 1)
+                ctx.set(port.addr, slot)
+                ctx.set(port.data, row)
                 await ctx.tick()
-            ctx.set(getattr(dut, f"{table}_we"), 0)
+                ctx.set(port.en, 0)
         for ev in events:
             while rng.random() < idle:
                 await ctx.tick()
@@ -86,11 +87,11 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 await ctx.tick()
                 ctx.set(dut.clear_trip, 0)
             elif isinstance(ev, SetPosition):
-                ctx.set(dut.position_we, 1)
-                ctx.set(dut.position_addr, ev.slot)
-                ctx.set(dut.position_data, ev.position)
+                ctx.set(dut.position_table.en, 1)
+                ctx.set(dut.position_table.addr, ev.slot)
+                ctx.set(dut.position_table.data, ev.position)
                 await ctx.tick()
-                ctx.set(dut.position_we, 0)
+                ctx.set(dut.position_table.en, 0)
             elif isinstance(ev, Exec):
                 ctx.set(dut.executed.valid, 1)
                 ctx.set(dut.executed.payload, {"locate": ev.locate, "side": ev.side,

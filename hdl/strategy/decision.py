@@ -17,6 +17,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..book.layouts import TopOfBook, tob_stream
+from ..csr.ports import table_write_signature
 from ..layouts import TIMESTAMP_WIDTH
 from ..risk.layouts import COUNTER_WIDTH, COUNTERS, Reason, RiskGlobal, RiskParams
 from ..risk.risk import RISK_LATENCY, InlineRisk
@@ -36,8 +37,11 @@ from .layouts import (
 from .quoter import Quoter
 from .taker import TAKER_LATENCY, ImbalanceTaker
 
-__all__ = ["DecisionPath", "FIRST_ORDER_CYCLES", "NEXT_ORDER_CYCLES", "IDLE_RECORD_CYCLES",
-           "UNSUBSCRIBED_RECORD_CYCLES"]
+__all__ = ["DecisionPath", "POSITION_SHAPE", "FIRST_ORDER_CYCLES", "NEXT_ORDER_CYCLES",
+           "IDLE_RECORD_CYCLES", "UNSUBSCRIBED_RECORD_CYCLES"]
+
+#: a slot's position, signed shares (the ``position`` field of ``SymbolState``)
+POSITION_SHAPE = SymbolState.as_shape()["position"].shape
 
 #: accept cycle of a record → its first order on ``orders`` (``valid`` high), in cycles:
 #: lookup, read, load, taker pipeline, next, risk, emit
@@ -62,10 +66,11 @@ class DecisionPath(wiring.Component):
         those with ``Reason.SENT`` and the event stream reports the others.
     executed : In(executed_stream())
         Executions of our orders: the slot's position moves.
-    strategy_we/addr/data, risk_we/addr/data :
-        Table write ports (one row per slot); a strategy row also sets the
-        slot's locate (``valid``, ``locate``).
-    position_we/addr/data :
+    strategy_table, risk_table : In(table_write_signature(...))
+        Table write ports (``en``, ``addr`` = slot, ``data`` = row); a strategy
+        row also sets the slot's locate (``valid``, ``locate``). Rows at or
+        above ``symbols`` are ignored.
+    position_table : In(table_write_signature(POSITION_SHAPE, ...))
         Host sets a slot's position; applied between records (a second
         write before it is applied replaces the first).
     glob : In(RiskGlobal)
@@ -89,11 +94,9 @@ class DecisionPath(wiring.Component):
             "tob": In(tob_stream()),
             "orders": Out(order_stream()),
             "executed": In(executed_stream()),
-            "strategy_we": In(1), "strategy_addr": In(SLOT_WIDTH),
-            "strategy_data": In(StrategyParams),
-            "risk_we": In(1), "risk_addr": In(SLOT_WIDTH), "risk_data": In(RiskParams),
-            "position_we": In(1), "position_addr": In(SLOT_WIDTH),
-            "position_data": In(SymbolState.as_shape()["position"].shape),
+            "strategy_table": In(table_write_signature(StrategyParams, MAX_SYMBOLS)),
+            "risk_table": In(table_write_signature(RiskParams, MAX_SYMBOLS)),
+            "position_table": In(table_write_signature(POSITION_SHAPE, MAX_SYMBOLS)),
             "glob": In(RiskGlobal),
             "gap": In(1), "clear_trip": In(1),
             "tripped": Out(1), "idle": Out(1),
@@ -113,17 +116,16 @@ class DecisionPath(wiring.Component):
         sw, sr = strategy_mem.write_port(), strategy_mem.read_port()
         rw, rr = risk_mem.write_port(), risk_mem.read_port()
         stw, str_ = state_mem.write_port(), state_mem.read_port()
-        m.d.comb += [sw.en.eq(self.strategy_we & (self.strategy_addr < n)),
-                     sw.addr.eq(self.strategy_addr), sw.data.eq(self.strategy_data),
-                     rw.en.eq(self.risk_we & (self.risk_addr < n)), rw.addr.eq(self.risk_addr),
-                     rw.data.eq(self.risk_data)]
+        for table, port in ((self.strategy_table, sw), (self.risk_table, rw)):
+            m.d.comb += [port.en.eq(table.en & (table.addr < n)), port.addr.eq(table.addr),
+                         port.data.eq(table.data)]
 
         # locate of each slot, in registers for the one-cycle lookup
         tag_valid = Array(Signal(name=f"tag_valid_{i}") for i in range(n))
         tag_locate = Array(Signal(16, name=f"tag_locate_{i}") for i in range(n))
-        with m.If(self.strategy_we & (self.strategy_addr < n)):
-            m.d.sync += [tag_valid[self.strategy_addr].eq(self.strategy_data.valid),
-                         tag_locate[self.strategy_addr].eq(self.strategy_data.locate)]
+        with m.If(self.strategy_table.en & (self.strategy_table.addr < n)):
+            m.d.sync += [tag_valid[self.strategy_table.addr].eq(self.strategy_table.data.valid),
+                         tag_locate[self.strategy_table.addr].eq(self.strategy_table.data.locate)]
         key = Signal(16)
         match_slot, match_hit = Signal(SLOT_WIDTH), Signal()
         for i in reversed(range(n)):  # lowest slot wins
@@ -132,7 +134,7 @@ class DecisionPath(wiring.Component):
 
         # pending host position write
         pos_pending, pos_addr = Signal(), Signal(SLOT_WIDTH)
-        pos_data = Signal(self.position_data.shape())
+        pos_data = Signal(self.position_table.data.shape())
 
         # ---------------------------------------------------------------- working registers
         t = Signal(TopOfBook)
@@ -285,7 +287,7 @@ class DecisionPath(wiring.Component):
                 m.next = "IDLE"
 
         # a host position write waits for the sequencer (applied from IDLE)
-        with m.If(self.position_we):
-            m.d.sync += [pos_pending.eq(1), pos_addr.eq(self.position_addr),
-                         pos_data.eq(self.position_data)]
+        with m.If(self.position_table.en):
+            m.d.sync += [pos_pending.eq(1), pos_addr.eq(self.position_table.addr),
+                         pos_data.eq(self.position_table.data)]
         return m
