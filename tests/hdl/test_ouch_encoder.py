@@ -36,7 +36,7 @@ def requests(rng: random.Random, n: int, reject_rate: float = 0.2) -> list[Reque
     return out
 
 
-def simulate(template, reqs, *, ref_base=0, idle=0.0, stall=0.0, seed=0):
+def simulate(template, reqs, *, ref_base=0, idle=0.0, stall=0.0, seed=0, symbols=None):
     """Drive the encoder; return (packets as bytes, reports as dicts, counters)."""
     dut = OuchEncoder(template)
     rng = random.Random(seed)
@@ -45,7 +45,7 @@ def simulate(template, reqs, *, ref_base=0, idle=0.0, stall=0.0, seed=0):
 
     async def setup_and_drive(ctx):
         ctx.set(dut.ref_base, ref_base)
-        for slot, symbol in SYMBOLS.items():
+        for slot, symbol in (symbols or SYMBOLS).items():
             ctx.set(dut.symbols.addr, slot)
             ctx.set(dut.symbols.data, {"symbol": symbol_word(symbol)})
             ctx.set(dut.symbols.en, 1)
