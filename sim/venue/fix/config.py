@@ -41,6 +41,19 @@ def _default_sessions() -> tuple[FixSessionConfig, ...]:
             FixSessionConfig(begin_string="FIX.4.4", target_comp_id="TW44"))
 
 
+def acceptance_sessions() -> tuple[FixSessionConfig, ...]:
+    """Every session of QuickFIX's server acceptance suite (all its folders).
+
+    FIX.4.0 to FIX.4.4 with ``TW40`` … ``TW44``, and for ``validate/`` FIX.4.4
+    ``TW`` and ``NO_CHECK_FIELDS_HAVE_VALUES`` (empty values allowed).
+    """
+    return tuple(FixSessionConfig(begin_string=f"FIX.4.{minor}", target_comp_id=f"TW4{minor}")
+                 for minor in range(5)) + (
+        FixSessionConfig(begin_string="FIX.4.4", target_comp_id="TW"),
+        FixSessionConfig(begin_string="FIX.4.4", target_comp_id="NO_CHECK_FIELDS_HAVE_VALUES",
+                         validate_fields_have_values=False))
+
+
 class FixConfig(_Frozen):
     """The FIX acceptor: port, CompIDs, sessions, profile, validation and storage.
 

@@ -14,17 +14,12 @@ import sys
 
 import pytest
 
-from tick2trade.sim.venue.fix import FixAcceptor, FixConfig, FixSessionConfig
+from tick2trade.sim.venue.fix import FixAcceptor, FixConfig
+from tick2trade.sim.venue.fix.config import acceptance_sessions
 
 EXPECTED = {"fix42": 58, "fix44": 59}
-#: every server folder of the suite, with the sessions its README asks for
+#: every server folder of the suite (sessions: ``acceptance_sessions()``)
 EVERY_GROUP = {"fix40": 0, "fix41": 0, "fix42": 58, "fix43": 0, "fix44": 59, "validate": 0}
-EVERY_SESSION = (
-    [FixSessionConfig(begin_string=f"FIX.4.{minor}", target_comp_id=f"TW4{minor}")
-     for minor in range(5)]
-    + [FixSessionConfig(begin_string="FIX.4.4", target_comp_id="TW"),
-       FixSessionConfig(begin_string="FIX.4.4", target_comp_id="NO_CHECK_FIELDS_HAVE_VALUES",
-                        validate_fields_have_values=False)])
 
 
 async def _run_suite(suite_dir, groups=tuple(EXPECTED), config=None) -> tuple[int, str]:
@@ -57,7 +52,7 @@ def test_quickfix_server_acceptance_fix42_fix44(fix_acceptance_dir):
 @pytest.mark.slow
 def test_quickfix_server_acceptance_every_folder(fix_acceptance_dir):
     """fix40 to fix44 and validate/: all 288 definitions (about 2.5 min)."""
-    config = FixConfig(port=0, sessions=EVERY_SESSION)
+    config = FixConfig(port=0, sessions=acceptance_sessions())
     code, out = asyncio.run(_run_suite(fix_acceptance_dir, tuple(EVERY_GROUP), config))
     failures = [line for line in out.splitlines() if not line.startswith("PASS")]
     summary = re.search(r"^(\d+) passed, (\d+) failed$", out, re.MULTILINE)

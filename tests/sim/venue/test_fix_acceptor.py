@@ -186,7 +186,7 @@ def test_command_line_runs_the_echo_acceptor():
             await client.close()
         run(talk())
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
