@@ -31,11 +31,17 @@ FEED_ONLY_ENGINES = ("rtl",)
 @click.option("--records-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the feed path's decoded records as JSON Lines (the reference "
                    "models, or the gateware with --engine rtl); see docs/formats.md.")
+@click.option("--config", "decision_config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Strategy and risk config (TOML, docs/strategy.md) for --orders-out.")
+@click.option("--orders-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every order and reject of the decision path as JSON Lines "
+                   "(docs/strategy.md); --engine rtl adds cycles.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal or the input "
                    "is large].")
 def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth: int,
-           engine: str, records_out: Path | None, progress: bool | None):
+           engine: str, records_out: Path | None, decision_config: Path | None,
+           orders_out: Path | None, progress: bool | None):
     """Replay INPUT (pcap/pcapng of MoldUDP64 ITCH, or an ITCH BinaryFILE) into the book.
 
     Prints messages by type, packets, gaps, duplicates, unknown references,
@@ -47,6 +53,13 @@ def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth:
 
     try:
         source = open_input(input_path)
+        if decision_config is not None and orders_out is None:
+            raise click.UsageError("--config needs --orders-out")
+        if orders_out is not None:
+            from tick2trade.host.cli.replay_orders import replay_orders
+            replay_orders(source, engine, decision_config, orders_out, echo=click.echo)
+            if records_out is None and book_out is None and tob_out is None:
+                return
         if records_out is not None or engine in FEED_ONLY_ENGINES:
             from tick2trade.sim.feed_engine import replay_feed
             replay_feed(source.path, engine, records_out, echo=click.echo)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tick2trade.hdl.book.layouts import BookParams
@@ -27,8 +28,10 @@ from tick2trade.sim.model.replay import PCAP, ReplayInput
 from tick2trade.sim.model.sequencer import MoldSequencer
 
 from .decision import Decision, DecisionModel
+from .events import Gap, run_model
 
-__all__ = ["GAP", "feed_events", "subscriptions", "replay_decisions", "load_model", "write_orders"]
+__all__ = ["GAP", "OrdersReplay", "feed_events", "subscriptions", "replay_decisions",
+           "replay_orders", "load_model", "write_orders"]
 
 #: a feed-gap marker among the records of :func:`feed_events`
 GAP = None
@@ -74,22 +77,64 @@ def subscriptions(records: list, config: DecisionConfig, symbols: int) -> list[i
     return [directory[n] for n in names]
 
 
+@dataclass
+class OrdersReplay:
+    """What :func:`replay_orders` produced: decisions, counters and (rtl) cycles."""
+
+    decisions: list[Decision]
+    counters: dict
+    engine: str
+    records: int
+    tops: int
+    #: per decision, rtl only: cycles from the top-of-book record to the order's first byte
+    cycles: list[int] | None = None
+
+    def lines(self):
+        """The ``--orders-out`` JSON objects (docs/strategy.md, "Replay output")."""
+        for n, decision in enumerate(self.decisions):
+            line = decision.json()
+            if self.cycles is not None:
+                line["cycles"] = self.cycles[n]
+            yield line
+
+
 def replay_decisions(source: ReplayInput, config: DecisionConfig,
                      book_params: BookParams | None = None) -> tuple[list[Decision], dict]:
     """Every order and reject of the model engine, and the risk counters."""
+    result = replay_orders(source, config, "model", book_params)
+    return result.decisions, result.counters
+
+
+def replay_orders(source: ReplayInput, config: DecisionConfig, engine: str = "model",
+                  book_params: BookParams | None = None) -> OrdersReplay:
+    """The input through the book model and the decision path of ``engine``.
+
+    ``model``: :class:`DecisionModel`. ``rtl``: the gateware decision path and
+    OUCH encoder in the Amaranth simulator (:mod:`tick2trade.sim.decision_rtl`),
+    fed the same top-of-book records and gaps.
+    """
+    if engine not in ("model", "rtl"):
+        raise ValueError(f"unknown engine {engine!r}")
     book_params = book_params or BookParams()
     records = list(feed_events(source))
     locates = subscriptions(records, config, book_params.symbols)
     book = HwBookModel(book_params, locates)
-    model = load_model(config, locates, book_params.symbols)
-    decisions = []
+    events = []
     for r in records:
         if r is GAP:
-            model.gap()
-            continue
-        for tob in book.push(r):
-            decisions += model.on_tob(tob)
-    return decisions, dict(model.counters)
+            events.append(Gap())
+        else:
+            events += book.push(r)
+    tops = len(events) - records.count(GAP)
+    n_records = len(records) - records.count(GAP)
+    if engine == "model":
+        model = load_model(config, locates, book_params.symbols)
+        return OrdersReplay(run_model(model, events), dict(model.counters), engine, n_records,
+                            tops)
+    from tick2trade.sim.decision_rtl import run_decision_path
+    strategy, risk, glob = tables(config, locates)
+    run = run_decision_path(strategy, risk, glob, events, symbols=book_params.symbols)
+    return OrdersReplay(run.decisions, run.counters, engine, n_records, tops, run.cycles)
 
 
 def load_model(config: DecisionConfig, locates: list[int], symbols: int) -> DecisionModel:
