@@ -119,9 +119,9 @@ def _speculative_chain(data: np.ndarray) -> np.ndarray:
     chain = np.concatenate(pieces).astype(np.int64)
     # drop frames that would run past the end (only the last few can)
     tail = int(np.searchsorted(chain, size - PREFIX_LENGTH - max(LENGTHS.values())))
-    ends = chain[tail:] + _STEP[data[chain[tail:] + 1] | data[chain[tail:] + 2].astype(np.int64)
-                                << 8]
-    return np.concatenate((chain[:tail], chain[tail:][ends <= size]))
+    near_end = chain[tail:]
+    fits = near_end + _STEP[data[near_end + 1] | data[near_end + 2].astype(np.int64) << 8] <= size
+    return chain if fits.all() else np.concatenate((chain[:tail], near_end[fits]))
 
 
 def _walk_group(words: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -190,8 +190,9 @@ def frame_offsets(buf) -> tuple[np.ndarray, bool]:
         offset += PREFIX_LENGTH + length
     if walked:
         pieces.append(np.array(walked, np.int64))
-    offsets = np.concatenate(pieces) if pieces else np.empty(0, np.int64)
-    return offsets, ended
+    if len(pieces) == 1:
+        return pieces[0], ended  # the usual case: one proven run, no copy
+    return (np.concatenate(pieces) if pieces else np.empty(0, np.int64)), ended
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,8 @@ def _gather(data: np.ndarray, type_code: str, starts: np.ndarray) -> np.ndarray:
     if fits >= 0:
         # as plain bytes (V<n>): a structured dtype would be copied field by field, holes skipped
         windows = np.ndarray((fits + 1,), f"V{dtype.itemsize}", buffer=data, strides=(1,))
-        records = windows[np.minimum(starts, fits)].view(dtype)
+        near_end = len(starts) and starts[-1] > fits  # starts are sorted
+        records = windows[np.minimum(starts, fits) if near_end else starts].view(dtype)
     else:
         records = np.zeros(len(starts), dtype)
     as_bytes = records.view(np.uint8).reshape(len(starts), dtype.itemsize)
@@ -262,7 +264,10 @@ def _gather(data: np.ndarray, type_code: str, starts: np.ndarray) -> np.ndarray:
     parts = records.view(np.dtype({"names": ["high", "low"], "formats": [">u2", ">u4"],
                                    "offsets": [field.offset, field.offset + 2],
                                    "itemsize": dtype.itemsize}))
-    records[_TIMESTAMP] = parts["high"].astype(np.uint64) << np.uint64(32) | parts["low"]
+    timestamp = records[_TIMESTAMP]  # in place: no temporaries the size of the column
+    timestamp[...] = parts["high"]
+    timestamp <<= np.uint64(32)
+    timestamp |= parts["low"]
     return records
 
 
@@ -281,7 +286,9 @@ def decode_bulk(buf) -> BulkMessages:
     for type_code in MESSAGE_TYPES:
         code = ord(type_code)
         sequence[type_code] = group = order[first[code]:first[code] + counts[code]]
-        arrays[type_code] = _gather(data, type_code, offsets[group] + PREFIX_LENGTH)
+        starts = offsets[group]
+        starts += PREFIX_LENGTH
+        arrays[type_code] = _gather(data, type_code, starts)
     return BulkMessages(arrays, sequence, types, offsets, ended)
 
 
