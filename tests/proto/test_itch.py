@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -194,6 +195,13 @@ def test_encode_rejects_unrepresentable_values(field, value):
     msg = dataclasses.replace(itch.decode(ADD_ORDER_WIRE), **{field: value})
     with pytest.raises(FieldError, match=f"AddOrder.{field}"):
         itch.encode(msg)
+
+
+def test_encode_takes_numpy_integers():
+    msg = itch.decode(ADD_ORDER_WIRE)
+    values = dict(shares=np.uint32(100), timestamp=np.uint64(34_200_000_000_000),
+                  order_ref=np.int64(123))
+    assert itch.encode(dataclasses.replace(msg, **values)) == ADD_ORDER_WIRE
 
 
 def test_encode_rejects_non_messages():
