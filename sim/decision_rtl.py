@@ -13,16 +13,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from tick2trade.hdl.book.layouts import TopOfBook
+from tick2trade.hdl.order.encoder import OuchEncoder
 from tick2trade.hdl.risk.layouts import COUNTERS, Reason
 from tick2trade.hdl.strategy.decision import DecisionPath
 from tick2trade.hdl.strategy.layouts import OrderKind, Side, Tif
 from tick2trade.sim.model.strategy.decision import Decision
 from tick2trade.sim.model.strategy.events import ClearTrip, Exec, Gap, SetPosition
 
-__all__ = ["RtlRun", "run_decision_path"]
+__all__ = ["RtlRun", "DecisionWithEncoder", "run_decision_path"]
 
 _TOB_FIELDS = tuple(name for name, _ in TopOfBook.as_shape())
 
@@ -48,11 +51,33 @@ def _decision(p) -> Decision:
                     trigger_hw_ts=int(p.trigger_hw_ts))
 
 
+class DecisionWithEncoder(Elaboratable):
+    """The decision path feeding the OUCH encoder, as the full pipeline will (simulation)."""
+
+    def __init__(self, symbols: int):
+        self.decision = DecisionPath(symbols)
+        self.encoder = OuchEncoder()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.decision = self.decision
+        m.submodules.encoder = self.encoder
+        wiring.connect(m, self.decision.orders, self.encoder.requests)
+        m.d.comb += self.encoder.now.eq(self.decision.now)
+        return m
+
+
 def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: int = 64,
                       idle: float = 0.0, stall: float = 0.0, seed: int = 0,
-                      max_cycles: int | None = None) -> RtlRun:
-    """Simulate ``events`` through a fresh :class:`DecisionPath` (rows by slot)."""
-    dut = DecisionPath(symbols)
+                      max_cycles: int | None = None, encoder: bool = False) -> RtlRun:
+    """Simulate ``events`` through a fresh :class:`DecisionPath` (rows by slot).
+
+    With ``encoder``, the decisions go on into the OUCH encoder and are read
+    from its reports: ``cycles`` then runs to the first byte of the order's
+    packet (a reject: to its consumption).
+    """
+    top = DecisionWithEncoder(symbols) if encoder else None
+    dut = top.decision if encoder else DecisionPath(symbols)
     rng = random.Random(seed)
     out, cycles = [], []
     state = {"done": False, "now": 0, "counters": {}}
@@ -104,9 +129,20 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 await ctx.tick().until(dut.tob.ready)
                 ctx.set(dut.tob.valid, 0)
         await ctx.tick().until(dut.idle)
-        await ctx.tick()
+        for _ in range(16 if encoder else 1):  # the encoder's last packet
+            await ctx.tick()
         state["counters"] = {name: ctx.get(dut.counters[i]) for i, name in enumerate(COUNTERS)}
         state["done"] = True
+
+    async def reports(ctx):
+        enc = top.encoder
+        while True:
+            ready = rng.random() >= stall
+            ctx.set(enc.packets.ready, ready)
+            *_, valid, report = await ctx.tick().sample(enc.reports.valid, enc.reports.payload)
+            if valid:
+                out.append(_decision(report.request))
+                cycles.append(int(report.stamp_encoder) - int(report.request.stamp_tob))
 
     async def receiver(ctx):
         while True:
@@ -117,11 +153,11 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 out.append(_decision(payload))
                 cycles.append(int(payload.stamp_risk) - int(payload.stamp_tob))
 
-    sim = Simulator(dut)
+    sim = Simulator(top if encoder else dut)
     period = 1e-8
     sim.add_clock(period)
     sim.add_testbench(feeder)
-    sim.add_testbench(receiver, background=True)
+    sim.add_testbench(reports if encoder else receiver, background=True)
     sim.add_process(clock)
     step = 2_000
     for chunk in range(step, budget + step, step):

@@ -133,7 +133,8 @@ def replay_orders(source: ReplayInput, config: DecisionConfig, engine: str = "mo
                             tops)
     from tick2trade.sim.decision_rtl import run_decision_path
     strategy, risk, glob = tables(config, locates)
-    run = run_decision_path(strategy, risk, glob, events, symbols=book_params.symbols)
+    run = run_decision_path(strategy, risk, glob, events, symbols=book_params.symbols,
+                            encoder=True)
     return OrdersReplay(run.decisions, run.counters, engine, n_records, tops, run.cycles)
 
 
