@@ -41,8 +41,11 @@ async def _serve(config) -> None:
 @click.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
               default=None, help="venue TOML file (see docs/venue.md); defaults without it")
+@click.option("--fix-app", type=click.Choice(["venue", "echo"]), default=None,
+              help="application behind the FIX session layer (overrides [fix] app): "
+                   "venue = the matching engine, echo = QuickFIX's acceptance-test application")
 @click.option("-v", "--verbose", count=True, help="-v: session events, -vv: debug")
-def venue(config_path, verbose):
+def venue(config_path, fix_app, verbose):
     """Run the venue simulator: matching engine, OUCH ports, drop copy, FIX, market data."""
     from tick2trade.sim.venue.config import ConfigError, load_config
 
@@ -52,7 +55,11 @@ def venue(config_path, verbose):
         config = load_config(config_path)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    if fix_app is not None:
+        config = config.model_copy(update={"fix": config.fix.model_copy(update={"app": fix_app})})
     try:
         asyncio.run(_serve(config))
+    except ConfigError as error:  # raised while starting, e.g. a corrupt replay capture
+        raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"cannot open a venue port: {error}") from None

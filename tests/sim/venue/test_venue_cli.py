@@ -231,3 +231,27 @@ def test_our_ouch_order_trades_against_a_replayed_capture(captures_dir, tmp_path
         finally:
             await venue.stop()
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+@pytest.mark.skipif(not T2T.exists(), reason="t2t entry point not installed in this venv")
+def test_t2t_venue_fix_app_echo_answers_the_acceptance_suite(tmp_path, fix_acceptance_dir):
+    """``--fix-app echo`` swaps only the application: same session layer, same process."""
+    path = tmp_path / "venue.toml"
+    path.write_text(config_text(fix=True))
+    proc = subprocess.Popen([str(T2T), "venue", "--config", str(path), "--fix-app", "echo"],
+                            text=True, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        ports = _read_ports(proc)
+        result = subprocess.run(
+            [sys.executable, str(fix_acceptance_dir / "run_acceptance.py"),
+             "--port", str(ports["fix"]), "--defs", str(fix_acceptance_dir / "definitions/fix44"),
+             "--only", "2[a-e]_*"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert result.stdout.strip().splitlines()[-1].endswith(" 0 failed")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
