@@ -9,17 +9,17 @@ Runts that end before any beat went out are dropped without output. Each
 frame is counted once in :class:`~.stats.MacRxStats`.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import TIMESTAMP_WIDTH, MacBeat, mac_stream
 from ..crc import Crc32
 from ..lanes import keep_of
-from .lane_align import LaneAligner
+from .lane_align import AlignedColumn, LaneAligner
 from .overflow import OverflowGuard
 from .stats import MacRxStats
-from .xgmii import LANES, PREAMBLE, SFD, START, TERMINATE, XgmiiSignature
+from .xgmii import LANES, XgmiiSignature
 
 __all__ = ["MIN_FRAME", "XgmiiRx", "XgmiiRxCore"]
 
@@ -31,12 +31,17 @@ FCS_BYTES = 4
 
 
 class XgmiiRxCore(wiring.Component):
-    """The receiver proper, on lane-0-aligned XGMII columns; its output cannot stall."""
+    """The receiver proper, on aligned, decoded columns; its output cannot stall.
+
+    Frame length is tracked as ``room`` (bytes left before a giant) and the
+    number of data columns (a frame under 8 data columns before its
+    terminate is under 64 bytes), so each decision reads registers.
+    """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME):
         self.max_frame = max_frame
         super().__init__({
-            "xgmii": In(XgmiiSignature()),
+            "xgmii": In(AlignedColumn()),
             "timestamp": In(TIMESTAMP_WIDTH),
             "o": Out(stream.Signature(MacBeat, always_ready=True)),
             "stats": Out(MacRxStats()),
@@ -45,28 +50,15 @@ class XgmiiRxCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.crc = crc = Crc32()
-        d, c = self.xgmii.data, self.xgmii.ctrl
-        lane = [d[8 * i:8 * i + 8] for i in range(LANES)]
-
-        is_start = c[0] & (lane[0] == START)
-        preamble_ok = (c == 0b0000_0001) & (lane[LANES - 1] == SFD)
-        for i in range(1, LANES - 1):
-            preamble_ok &= lane[i] == PREAMBLE
-        # first control lane (LANES when the column is all data)
-        ctrl_lane = Signal(range(LANES + 1))
-        m.d.comb += ctrl_lane.eq(LANES)
-        for i in reversed(range(LANES)):
-            with m.If(c[i]):
-                m.d.comb += ctrl_lane.eq(i)
-        ctrl_char = Signal(8)
-        with m.Switch(ctrl_lane):
-            for i in range(LANES):
-                with m.Case(i):
-                    m.d.comb += ctrl_char.eq(lane[i])
+        col = self.xgmii
+        d = col.data
+        n = col.ctrl_lane
 
         in_frame = Signal()
         first_col = Signal()            # next data column is the frame's first
-        count = Signal(range(self.max_frame + 2 * LANES + 1))   # bytes so far, FCS included
+        cols = Signal(range(MIN_FRAME // LANES + 1))   # data columns so far, saturating
+        room = Signal(range(-2 * LANES, self.max_frame + 1))   # max_frame - bytes so far
+        room_lt8 = Signal()             # room < 8: one more data column makes a giant
         giant = Signal()
         emitted = Signal()              # a beat of this frame went out
         pend = Signal(64)               # the newest column, held until the FCS is located
@@ -81,9 +73,9 @@ class XgmiiRxCore(wiring.Component):
         out = self.o.payload
         m.d.sync += self.o.valid.eq(0)
 
-        def emit(data, keep, last=0, error=0):
+        def emit(keep, last=0, error=0):
             m.d.sync += [
-                self.o.valid.eq(1), out.data.eq(data), out.keep.eq(keep),
+                self.o.valid.eq(1), out.data.eq(pend), out.keep.eq(keep),
                 out.first.eq(~emitted), out.last.eq(last), out.error.eq(error),
                 out.timestamp.eq(stamp), emitted.eq(1),
             ]
@@ -95,8 +87,7 @@ class XgmiiRxCore(wiring.Component):
         # Finish the frame whose terminate column came last cycle: the CRC is ready.
         with m.If(fin):
             bad_fcs = ~crc.residue_ok
-            emit(pend, keep_of(fin_keep), last=1,
-                 error=bad_fcs | fin_runt | fin_giant | fin_ctrl)
+            emit(keep_of(fin_keep), last=1, error=bad_fcs | fin_runt | fin_giant | fin_ctrl)
             m.d.sync += [fin.eq(0), pend_valid.eq(0)]
             with m.If(fin_ctrl):
                 bump("ctrl_errors")
@@ -110,38 +101,39 @@ class XgmiiRxCore(wiring.Component):
                 bump("frames")
 
         m.d.comb += [crc.data.eq(d), crc.first.eq(first_col)]
-        with m.If(is_start):
+        with m.If(col.start):
             with m.If(in_frame):
                 # a new start before the terminate: close the cut frame in error
                 bump("ctrl_errors")
                 with m.If(pend_valid):
-                    emit(pend, 0xFF, last=1, error=1)
-            m.d.sync += [in_frame.eq(preamble_ok), first_col.eq(1), count.eq(0), giant.eq(0),
-                         emitted.eq(0), pend_valid.eq(0), stamp.eq(self.timestamp)]
-            with m.If(~preamble_ok):
+                    emit(0xFF, last=1, error=1)
+            m.d.sync += [in_frame.eq(col.preamble_ok), first_col.eq(1), cols.eq(0),
+                         room.eq(self.max_frame), room_lt8.eq(self.max_frame < LANES),
+                         giant.eq(0), emitted.eq(0), pend_valid.eq(0),
+                         stamp.eq(self.timestamp)]
+            with m.If(~col.preamble_ok):
                 bump("ctrl_errors")
         with m.Elif(in_frame):
-            with m.If(ctrl_lane == LANES):
+            with m.If(n == LANES):
                 m.d.comb += [crc.valid.eq(1), crc.keep.eq(0xFF)]
-                m.d.sync += [first_col.eq(0), count.eq(count + LANES)]
-                with m.If(giant | (count + LANES > self.max_frame)):
+                m.d.sync += [first_col.eq(0), cols.eq(Mux(cols[-1], cols, cols + 1)),
+                             room.eq(room - LANES), room_lt8.eq(room < 2 * LANES)]
+                with m.If(giant | room_lt8):
                     m.d.sync += giant.eq(1)   # keep counting, stop forwarding
                 with m.Else():
                     with m.If(pend_valid):
-                        emit(pend, 0xFF)
+                        emit(0xFF)
                     m.d.sync += [pend.eq(d), pend_valid.eq(1)]
-            with m.Elif(ctrl_char == TERMINATE):
-                n = ctrl_lane
-                total = count + n
+            with m.Elif(col.terminate):
                 m.d.comb += [crc.valid.eq(1), crc.keep.eq(keep_of(n))]
-                runt = total < MIN_FRAME
-                too_long = giant | (total > self.max_frame)
+                runt = ~cols[-1]            # fewer than 8 data columns: under 64 bytes
+                too_long = giant | (room_lt8 & (n > room[0:3]))
                 m.d.sync += [in_frame.eq(0), first_col.eq(0), fin_runt.eq(runt),
                              fin_giant.eq(too_long), fin_ctrl.eq(0)]
                 with m.If(n > FCS_BYTES):
                     # the terminate column still carries n-4 frame bytes
                     with m.If(pend_valid & ~too_long):
-                        emit(pend, 0xFF)
+                        emit(0xFF)
                     with m.If(~too_long):
                         m.d.sync += pend.eq(d)
                     m.d.sync += [fin_keep.eq(n - FCS_BYTES), pend_valid.eq(1)]
