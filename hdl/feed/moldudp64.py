@@ -16,6 +16,9 @@ packet's last beat it either commits it (one :class:`PacketInfo` pushed on
   packets (0xFFFF) are checked for the header only;
 * ``overflowed`` — no room left in the packet buffer or the info queue.
 
+A packet that never gets its last beat (a new ``first`` arrives) is
+dropped and counted ``errored``, as if its last beat had carried ``error``.
+
 Buffering whole packets means nothing downstream ever sees a packet that
 turns out bad, at the cost of one packet of latency; the A/B arbiter also
 needs the per-line queue. The input is never back-pressured
@@ -111,6 +114,9 @@ class MoldIngress(wiring.Component):
         full_reg = Signal()
 
         first = beat.first
+        open_reg = Signal()               # a packet is in progress (no last beat yet)
+        aborted = Signal()                # it never got one: a new packet starts
+        m.d.comb += aborted.eq(first & open_reg)
         index = Mux(first, 0, index_reg)
         base = Mux(first, cptr, wptr)
         nxt = Mux(first, HEADER_LEN, nxt_reg)
@@ -215,10 +221,13 @@ class MoldIngress(wiring.Component):
                 full_reg.eq(no_room),
                 wptr.eq(Mux(no_room, base, base + 1)),
             ]
+            m.d.sync += open_reg.eq(~beat.last)
+            with m.If(aborted):
+                m.d.sync += [self.packets.eq(self.packets + 1), self.errored.eq(self.errored + 1)]
             with m.If(beat.last):
-                m.d.sync += self.packets.eq(self.packets + 1)
+                m.d.sync += self.packets.eq(self.packets + 1 + aborted)
                 with m.If(beat.error):
-                    m.d.sync += [self.errored.eq(self.errored + 1), wptr.eq(cptr)]
+                    m.d.sync += [self.errored.eq(self.errored + 1 + aborted), wptr.eq(cptr)]
                 with m.Elif(malformed):
                     m.d.sync += [self.malformed.eq(self.malformed + 1), wptr.eq(cptr)]
                 with m.Elif(overflow):

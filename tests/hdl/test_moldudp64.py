@@ -167,3 +167,20 @@ def test_real_capture_payloads(captures_dir):
     assert flow
     model = simulate(flow, idle=0.2, stall=0.2, seed=3, take_prob=1.0)
     assert model.counters.malformed == 0
+
+
+def test_packet_without_last_beat_is_counted_errored():
+    rng = random.Random(10)
+    cut = UdpPayload(MoldPacket(SESSION, 1, random_messages(rng, 3)).encode())
+    good = UdpPayload(MoldPacket(SESSION, 9, random_messages(rng, 2)).encode())
+    dut = MoldIngress()
+    items = udp_beats(cut)[:-1] + udp_beats(good)  # the first packet loses its last beat
+
+    async def bench(ctx):
+        await send(ctx, dut.i, items, rng, 0.0)
+        ctx.set(dut.o.take, 1)
+        info = await receive(ctx, dut.o.info, rng, 0.0)
+        assert info.seq == 9
+        assert (ctx.get(dut.packets), ctx.get(dut.errored)) == (2, 1)
+
+    run(dut, bench)

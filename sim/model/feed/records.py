@@ -54,7 +54,7 @@ def record_from_bits(bits: int) -> Record:
 
 
 def _ascii(value: int, width: int) -> str:
-    return value.to_bytes(width, "little").decode("ascii", "replace")
+    return value.to_bytes(width, "little").decode("latin-1")  # byte for byte, as proto.itch
 
 
 def record_json(rec: Record) -> dict:
@@ -81,8 +81,8 @@ def record_json(rec: Record) -> dict:
 def write_records(path, records) -> int:
     """Write records as JSON Lines (one object per line); returns how many."""
     n = 0
-    with open(path, "w", encoding="ascii") as f:
+    with open(path, "w", encoding="utf-8") as f:
         for rec in records:
-            f.write(json.dumps(record_json(rec), separators=(", ", ": ")) + "\n")
+            f.write(json.dumps(record_json(rec)) + "\n")
             n += 1
     return n
