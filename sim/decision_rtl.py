@@ -33,7 +33,8 @@ _TOB_FIELDS = tuple(name for name, _ in TopOfBook.as_shape())
 @dataclass
 class RtlRun:
     decisions: list
-    cycles: list           # per decision: record accepted → order handed out
+    cycles: list           # per decision: record accepted → order handed out (or first byte)
+    stages: list           # per decision: (strategy, risk, encoder) cycles, see docs/strategy.md
     counters: dict
     total_cycles: int
 
@@ -67,6 +68,13 @@ class DecisionWithEncoder(Elaboratable):
         return m
 
 
+def _stages(request, leaves: int) -> tuple[int, int, int]:
+    """Cycles in the strategy (record in → decided), risk (→ handed out), encoder (→ leaves)."""
+    tob, strategy, risk = (int(request.stamp_tob), int(request.stamp_strategy),
+                           int(request.stamp_risk))
+    return strategy - tob, risk - strategy, leaves - risk
+
+
 def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: int = 64,
                       idle: float = 0.0, stall: float = 0.0, seed: int = 0,
                       max_cycles: int | None = None, encoder: bool = False) -> RtlRun:
@@ -79,7 +87,7 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
     top = DecisionWithEncoder(symbols) if encoder else None
     dut = top.decision if encoder else DecisionPath(symbols)
     rng = random.Random(seed)
-    out, cycles = [], []
+    out, cycles, stages = [], [], []
     state = {"done": False, "now": 0, "counters": {}}
     budget = max_cycles or 2_000 + 200 * len(events)
 
@@ -141,8 +149,10 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
             ctx.set(enc.packets.ready, ready)
             *_, valid, report = await ctx.tick().sample(enc.reports.valid, enc.reports.payload)
             if valid:
-                out.append(_decision(report.request))
-                cycles.append(int(report.stamp_encoder) - int(report.request.stamp_tob))
+                req = report.request
+                out.append(_decision(req))
+                cycles.append(int(report.stamp_encoder) - int(req.stamp_tob))
+                stages.append(_stages(req, int(report.stamp_encoder)))
 
     async def receiver(ctx):
         while True:
@@ -152,6 +162,7 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
             if ready and valid:
                 out.append(_decision(payload))
                 cycles.append(int(payload.stamp_risk) - int(payload.stamp_tob))
+                stages.append(_stages(payload, int(payload.stamp_risk)))
 
     sim = Simulator(top if encoder else dut)
     period = 1e-8
@@ -166,4 +177,4 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
             break
     if not state["done"]:
         raise TimeoutError(f"decision path still busy after {budget} cycles (hang?)")
-    return RtlRun(out, cycles, state["counters"], state["now"])
+    return RtlRun(out, cycles, stages, state["counters"], state["now"])
