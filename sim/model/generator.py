@@ -81,7 +81,7 @@ def preamble_length(symbols: int) -> int:
 
 
 def tickers(count: int, rng: random.Random) -> list[str]:
-    """``count`` distinct, realistic symbols (well-known first, then 1-5 letters)."""
+    """``count`` distinct, realistic symbols (well-known first, then 2-5 random letters)."""
     names = list(_TICKERS[:count])
     seen = set(names)
     while len(names) < count:
