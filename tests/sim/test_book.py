@@ -379,3 +379,18 @@ def test_wrong_length_of_every_handled_type_is_dropped_and_counted(msg):
     assert b.stats.malformed == 2
     assert list(b.orders()) == [RestingOrder(7, 1, "S", 60_000, 100)]
     assert (b.symbols, b.trading_state, b.last_event) == ({}, {}, None)
+
+
+def test_fast_path_restores_the_garbage_collector_state():
+    import gc
+
+    raw = [itch.encode(add(1, "B", 100, 50_000)), b"", itch.encode(delete(1))]
+    assert gc.isenabled()
+    OrderBook().apply_raw_many(raw)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        OrderBook().apply_raw_many(raw)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
