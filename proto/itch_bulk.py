@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tick2trade.proto.errors import ProtocolError
+from tick2trade.proto.errors import ProtocolError, TruncatedError
 from tick2trade.proto.itch import (
     FIELDS,
     LENGTHS,
@@ -41,7 +41,8 @@ from tick2trade.proto.itch import (
     decode,
 )
 
-__all__ = ["DTYPES", "BulkMessages", "decode_bulk", "decode_bulk_file", "frame_offsets"]
+__all__ = ["DTYPES", "BulkMessages", "decode_bulk", "decode_bulk_file", "frame_offsets",
+           "iter_bulk"]
 
 _NUMPY_UINT = {1: "u1", 2: ">u2", 4: ">u4", 8: ">u8"}
 _TIMESTAMP = "timestamp"
@@ -161,19 +162,36 @@ def frame_offsets(buf) -> tuple[np.ndarray, bool]:
     Exactly the sequential walk (ITCH 5.0 §1 "BinaryFILE"); raises the
     ``ProtocolError`` subclass that the per-message path would, naming the offset.
     """
+    offsets, ended, _ = _walk(buf, partial=False)
+    return offsets, ended
+
+
+def _cut(view: memoryview, offset: int) -> bool:
+    """Whether the frame at ``offset`` runs past the end of ``view`` (by its length prefix)."""
+    if offset + PREFIX_LENGTH > len(view):
+        return True
+    return offset + PREFIX_LENGTH + (view[offset] << 8 | view[offset + 1]) > len(view)
+
+
+def _walk(buf, partial: bool) -> tuple[np.ndarray, bool, int]:
+    """:func:`frame_offsets`, plus the bytes consumed; with ``partial`` a frame cut by the
+    end of ``buf`` ends the walk instead of raising (the next chunk starts with it)."""
     view, data = _as_bytes(buf)
     size = len(view)
+    pieces: list[np.ndarray] = []
+    walked: list[int] = []
+    offset, ended = 0, False
+    if partial and _cut(view, offset):
+        return np.empty(0, np.int64), False, 0
     if size and not _end_of_frames(view, 0):
         check_frame(view, 0)  # input that is not ITCH at all fails here, before any walking
     chain = _speculative_chain(data) if size >= _SMALL else np.empty(0, np.int64)
     following = chain + PREFIX_LENGTH + data[chain + 1] if len(chain) else chain
     breaks = np.flatnonzero(following[:-1] != chain[1:])
-    pieces: list[np.ndarray] = []
-    walked: list[int] = []
-    offset, ended = 0, False
     while offset < size:
         if _end_of_frames(view, offset):
             ended = True
+            offset += PREFIX_LENGTH
             break
         k = int(np.searchsorted(chain, offset))
         if k < len(chain) and chain[k] == offset:  # rejoined the speculative chain: take its run
@@ -185,14 +203,16 @@ def frame_offsets(buf) -> tuple[np.ndarray, bool]:
             pieces.append(chain[k:run_end + 1])
             offset = int(following[run_end])
             continue
+        if partial and _cut(view, offset):
+            break  # the next chunk starts with this frame
         _type, length = check_frame(view, offset)  # proven position: walk one frame in Python
         walked.append(offset)
         offset += PREFIX_LENGTH + length
     if walked:
         pieces.append(np.array(walked, np.int64))
     if len(pieces) == 1:
-        return pieces[0], ended  # the usual case: one proven run, no copy
-    return (np.concatenate(pieces) if pieces else np.empty(0, np.int64)), ended
+        return pieces[0], ended, offset  # the usual case: one proven run, no copy
+    return (np.concatenate(pieces) if pieces else np.empty(0, np.int64)), ended, offset
 
 
 @dataclass(frozen=True)
@@ -276,8 +296,12 @@ def decode_bulk(buf) -> BulkMessages:
 
     Raises the per-message path's ``ProtocolError`` for the first bad frame.
     """
-    view, data = _as_bytes(buf)
-    offsets, ended = frame_offsets(view)
+    offsets, ended = frame_offsets(buf)
+    return _bulk(buf, offsets, ended, 0)
+
+
+def _bulk(buf, offsets: np.ndarray, ended: bool, base: int) -> BulkMessages:
+    _view, data = _as_bytes(buf)
     types = data[offsets + PREFIX_LENGTH]
     order = np.argsort(types, kind="stable")
     counts = np.bincount(types, minlength=256)
@@ -289,7 +313,57 @@ def decode_bulk(buf) -> BulkMessages:
         starts = offsets[group]
         starts += PREFIX_LENGTH
         arrays[type_code] = _gather(data, type_code, starts)
+    if base:
+        offsets = offsets + base
     return BulkMessages(arrays, sequence, types, offsets, ended)
+
+
+def iter_bulk(source, *, chunk_bytes: int = 64 << 20) -> Iterator[BulkMessages]:
+    """Decode a BinaryFILE of any size (a path, memory-mapped, or bytes) chunk by chunk.
+
+    Each chunk is a :class:`BulkMessages` of whole messages (about
+    ``chunk_bytes`` of input), in file order; its ``offsets`` are offsets in
+    the whole file, its ``sequence`` positions within the chunk. Memory stays
+    bounded by the chunk, so a full day's file can be processed.
+    """
+    if chunk_bytes < _SMALL:
+        raise ValueError(f"chunk_bytes: expected at least {_SMALL}, found {chunk_bytes}")
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.stat().st_size == 0:
+            return
+        with open(path, "rb") as file, \
+                mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield from _chunks(mapped, chunk_bytes)
+    else:
+        yield from _chunks(source, chunk_bytes)
+
+
+def _chunks(source, chunk_bytes: int) -> Iterator[BulkMessages]:
+    size = len(memoryview(source).cast("B"))
+    start = 0
+    while start < size:
+        bulk, consumed = _decode_chunk(source, start, min(start + chunk_bytes, size), size)
+        yield bulk
+        if bulk.ended:
+            return
+        start += consumed
+
+
+def _decode_chunk(source, start: int, end: int, size: int) -> tuple[BulkMessages, int]:
+    """One chunk; every view of ``source`` dies with this call (a map can then close)."""
+    window = memoryview(source).cast("B")[start:end]
+    try:
+        offsets, ended, consumed = _walk(window, partial=end < size)
+        if ended and start + consumed != size:
+            raise ProtocolError(f"end-of-session marker at offset {consumed - PREFIX_LENGTH}, "
+                                f"then {size - start - consumed} more bytes; expected the input "
+                                f"to end")
+        if not consumed:
+            raise TruncatedError(f"frame at offset 0 is longer than the {end - start}-byte chunk")
+    except ProtocolError as error:
+        raise type(error)(f"{error} (offsets within the chunk at file offset {start})") from None
+    return _bulk(window, offsets, ended, start), consumed
 
 
 def decode_bulk_file(path: str | os.PathLike) -> BulkMessages:

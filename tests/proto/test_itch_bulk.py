@@ -221,3 +221,51 @@ def test_any_short_input_gives_a_protocol_error_or_messages(size):
         return
     assert b"".join(len(r).to_bytes(2, "big") + r for r in (bulk.raw(i) for i in range(len(bulk)))
                     ) + (END_OF_SESSION if bulk.ended else b"") == data
+
+
+# --- chunked decoding of large files ----------------------------------------------------------
+
+def _joined(chunks: list[itch_bulk.BulkMessages]) -> tuple[list[int], list[bytes]]:
+    offsets = [int(o) for c in chunks for o in c.offsets]
+    raws = [c.raw(i) for c in chunks for i in range(len(c))]
+    return offsets, raws
+
+
+@pytest.mark.parametrize("end_of_session", [False, True])
+def test_iter_bulk_chunks_agree_with_the_whole(tmp_path, end_of_session):
+    data, raws = random_file(12_000, 8, end_of_session=end_of_session)
+    whole = itch_bulk.decode_bulk(data)
+    path = tmp_path / "big.itch"
+    path.write_bytes(data)
+    for source in (data, path, str(path)):
+        chunks = list(itch_bulk.iter_bulk(source, chunk_bytes=itch_bulk._SMALL + 7))
+        assert len(chunks) >= len(data) // (itch_bulk._SMALL + 7)
+        assert _joined(chunks) == (whole.offsets.tolist(), raws)
+        assert [c.ended for c in chunks] == [False] * (len(chunks) - 1) + [end_of_session]
+        for code in itch.MESSAGE_TYPES:
+            assert np.array_equal(np.concatenate([c.arrays[code] for c in chunks]),
+                                  whole.arrays[code])
+
+
+def test_iter_bulk_refuses_data_after_end_of_session_across_chunks():
+    first, _ = random_file(3_000, 9, end_of_session=True)
+    second, _ = random_file(100, 10)
+    chunk = len(first)  # the marker ends exactly at the end of the first chunk
+    with pytest.raises(ProtocolError, match="end-of-session marker") as found:
+        list(itch_bulk.iter_bulk(first + second, chunk_bytes=chunk))
+    assert f"then {len(second)} more bytes" in str(found.value)
+
+
+def test_iter_bulk_errors_name_the_chunk():
+    data, _ = random_file(12_000, 11)
+    offsets = reference_walk(data)
+    bad = bytearray(data)
+    bad[offsets[9_000] + 2] = ord("Z")
+    with pytest.raises(UnknownTypeError, match="chunk at file offset") as found:
+        list(itch_bulk.iter_bulk(bytes(bad), chunk_bytes=itch_bulk._SMALL))
+    chunk_start = int(re.search(r"file offset (\d+)", str(found.value)).group(1))
+    assert f"offset {offsets[9_000] - chunk_start})" in str(found.value)
+    with pytest.raises(TruncatedError):
+        list(itch_bulk.iter_bulk(data[:-3], chunk_bytes=itch_bulk._SMALL))
+    with pytest.raises(ValueError, match="chunk_bytes"):
+        list(itch_bulk.iter_bulk(data, chunk_bytes=100))
