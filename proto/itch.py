@@ -38,7 +38,7 @@ from tick2trade.proto.errors import (
 )
 
 __all__ = [
-    "FIELDS", "HEADER_LENGTH", "LENGTHS", "MESSAGE_TYPES", "PREFIX_LENGTH", "TYPE_OFFSET",
+    "FIELDS", "HEADER_LENGTH", "KINDS", "LENGTHS", "MESSAGE_TYPES", "PREFIX_LENGTH", "TYPE_OFFSET",
     "AddOrder", "AddOrderMpid", "BrokenTrade", "CrossTrade", "DirectListingWithCapitalRaise",
     "Field", "IpoQuotingPeriodUpdate", "LuldAuctionCollar", "MarketParticipantPosition",
     "Message", "MwcbDeclineLevel", "MwcbStatus", "Noii", "OperationalHalt", "OrderCancel",
