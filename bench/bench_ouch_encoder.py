@@ -146,7 +146,7 @@ async def control_round_trip(n: int = 2000) -> tuple[float, float]:
 
 def synthesize(component, name: str) -> dict:
     from amaranth.back import verilog as back
-    from amaranth.hdl import Signal
+    from amaranth.hdl import Signal, Value
 
     from tick2trade.sim.toolchain import build_dir, verilog_digest
 
@@ -155,7 +155,8 @@ def synthesize(component, name: str) -> dict:
         return str(local) if local.exists() else (shutil.which(exe) or exe)
 
     # always-ready inputs are constants, not ports
-    ports = [v for _, _, v in component.signature.flatten(component) if isinstance(v, Signal)]
+    ports = [Value.cast(v) for _, _, v in component.signature.flatten(component)
+             if isinstance(Value.cast(v), Signal)]
     verilog = back.convert(component, name="top", ports=ports, emit_src=False)
     folder = build_dir("synth", name, verilog_digest(verilog, "1"))
     (folder / "top.v").write_text(verilog)

@@ -44,13 +44,19 @@ class OuchEncoder(wiring.Component):
         Requests encoded / consumed as rejects.
 
     Latency: the first beat of a packet is valid the cycle after its request
-    is accepted (the symbol table read); a new request is accepted with the
-    previous packet's last beat, so packets go back to back.
+    is accepted; a new request is accepted with the previous packet's last
+    beat, so packets go back to back. Every output is registered. The symbol
+    row is read on acceptance and registered (2 cycles), so a packet whose
+    second beat holds symbol bytes (OUCH 5.0 Enter Order) has one idle cycle
+    after its first beat.
     """
 
     def __init__(self, template: OuchTemplate | None = None):
         self.template = template or OuchTemplate()
         self.plans = {kind: plan(self.template, kind) for kind in OrderKind}
+        # beat 0 is built while the symbol table is read: no symbol byte may fall in it
+        assert all(f.offset >= BYTES_PER_BEAT for p in self.plans.values() for f in p.fills
+                   if f.source == "symbol")
         super().__init__({
             "requests": In(order_stream()),
             "packets": Out(beat_stream()),
@@ -84,6 +90,27 @@ class OuchEncoder(wiring.Component):
             out[fill.offset:fill.offset + fill.length] = values
         return out
 
+    def _select(self, m, name, req, symbol, number, orig_number, index, max_beats):
+        """(data, keep, last) of beat ``index`` of the packet of ``req``'s kind."""
+        data, keep, last = Signal(64, name=f"{name}_data"), Signal(8, name=f"{name}_keep"), \
+            Signal(name=f"{name}_last")
+        with m.Switch(req.kind.as_value()):
+            for kind in OrderKind:
+                raw = self._packet_bytes(self.plans[kind], req, symbol, number, orig_number)
+                n = len(raw)
+                n_beats = -(-n // BYTES_PER_BEAT)
+                raw += [Const(0, 8)] * (max_beats * BYTES_PER_BEAT - n)
+                beats = Array([Cat(*raw[i:i + BYTES_PER_BEAT])
+                               for i in range(0, len(raw), BYTES_PER_BEAT)])
+                tail = n - (n_beats - 1) * BYTES_PER_BEAT
+                keeps = Array([Const(0xFF if i < n_beats - 1 else (1 << tail) - 1, 8)
+                               for i in range(max_beats)])
+                lasts = Array([Const(i == n_beats - 1, 1) for i in range(max_beats)])
+                with m.Case(kind.value):
+                    m.d.comb += [data.eq(beats[index]), keep.eq(keeps[index]),
+                                 last.eq(lasts[index])]
+        return data, keep, last
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.table = table = Memory(shape=SymbolRow, depth=MAX_SYMBOLS,
@@ -97,63 +124,74 @@ class OuchEncoder(wiring.Component):
         number = Signal(32)          # wire numbers, registered with the request
         orig_number = Signal(32)
         busy = Signal()
-        beat = Signal(range(8))
-        kinds = list(OrderKind)
+        beat = Signal(range(8))      # index of the beat in the output register
         max_beats = max(-(-len(p.template) // BYTES_PER_BEAT) for p in self.plans.values())
         assert max_beats <= 8
 
-        # each kind's packet as beats; the current beat muxed by kind and index
-        beat_data, beat_keep, beat_last = [], [], []
-        for kind in kinds:
-            kind_plan = self.plans[kind]
-            raw = self._packet_bytes(kind_plan, current, rd.data.symbol, number, orig_number)
-            n = len(raw)
-            raw += [Const(0, 8)] * (max_beats * BYTES_PER_BEAT - n)
-            beats = [Cat(*raw[i:i + BYTES_PER_BEAT]) for i in range(0, len(raw), BYTES_PER_BEAT)]
-            beat_data.append(Array(beats))
-            n_beats = -(-n // BYTES_PER_BEAT)
-            tail = n - (n_beats - 1) * BYTES_PER_BEAT
-            beat_keep.append(Array([Const(0xFF if i < n_beats - 1 else (1 << tail) - 1, 8)
-                                    for i in range(max_beats)]))
-            beat_last.append(Array([Const(i == n_beats - 1, 1) for i in range(max_beats)]))
-        kind_index = current.kind.as_value()
-        data = Signal(64)
-        keep = Signal(8)
-        last = Signal()
-        with m.Switch(kind_index):
-            for i, kind in enumerate(kinds):
+        payload = self.requests.payload
+        in_number = Signal(32)
+        in_orig_number = Signal(32)
+        m.d.comb += [in_number.eq(wire_number(self.ref_base, payload.token)),
+                     in_orig_number.eq(wire_number(self.ref_base, payload.orig_token))]
+        # the symbol row, read when a request is accepted and registered the cycle after
+        # (a BRAM's output is slow: DESIGN.md, timing on ECP5)
+        symbol = Signal(64)
+        loading = Signal()           # rd.data holds the accepted request's row
+        symbol_valid = Signal()      # ``symbol`` holds it
+        m.d.sync += loading.eq(0)
+        with m.If(loading):
+            m.d.sync += [symbol.eq(rd.data.symbol), symbol_valid.eq(1)]
+        # beat 0 straight from the accepted request (no symbol byte falls in it), the next
+        # ones from the registered request
+        first_beat = self._select(m, "first", payload, symbol, in_number, in_orig_number,
+                                  Const(0, 3), max_beats)
+        next_index = beat + 1
+        next_beat = self._select(m, "next", current, symbol, number, orig_number, next_index,
+                                 max_beats)
+        needs_symbol = Signal()      # the next beat holds symbol bytes
+        with m.Switch(current.kind.as_value()):
+            for kind in OrderKind:
                 with m.Case(kind.value):
-                    m.d.comb += [data.eq(beat_data[i][beat]), keep.eq(beat_keep[i][beat]),
-                                 last.eq(beat_last[i][beat])]
-        m.d.comb += [
-            self.packets.valid.eq(busy),
-            self.packets.payload.data.eq(data),
-            self.packets.payload.keep.eq(keep),
-            self.packets.payload.first.eq(beat == 0),
-            self.packets.payload.last.eq(last),
-        ]
+                    rows = [any(f.source == "symbol"
+                                and f.offset < (i + 1) * BYTES_PER_BEAT
+                                and f.offset + f.length > i * BYTES_PER_BEAT
+                                for f in self.plans[kind].fills) for i in range(8)]
+                    m.d.comb += needs_symbol.eq(Array([Const(r, 1) for r in rows])[next_index])
+        waiting = Signal()           # next beat held back until the symbol is registered
 
-        done = busy & self.packets.ready & last
+        out = self.packets.payload
+        moved = self.packets.valid & self.packets.ready
+        done = moved & out.last
         m.d.comb += self.requests.ready.eq(~busy | done)
         accept = self.requests.valid & self.requests.ready
-        sent = accept & (self.requests.payload.reason == Reason.SENT)
-        m.d.comb += [rd.addr.eq(self.requests.payload.slot), rd.en.eq(sent)]
+        sent = accept & (payload.reason == Reason.SENT)
+        m.d.comb += [rd.addr.eq(payload.slot), rd.en.eq(sent)]
 
-        with m.If(busy & self.packets.ready):
-            m.d.sync += beat.eq(beat + 1)
-        with m.If(done):
-            m.d.sync += busy.eq(0)
+        def load_next():
+            return [beat.eq(next_index), out.data.eq(next_beat[0]), out.keep.eq(next_beat[1]),
+                    out.last.eq(next_beat[2]), out.first.eq(0), self.packets.valid.eq(1)]
+
         with m.If(sent):
-            m.d.sync += [current.eq(self.requests.payload), busy.eq(1), beat.eq(0),
-                         number.eq(wire_number(self.ref_base, self.requests.payload.token)),
-                         orig_number.eq(wire_number(self.ref_base,
-                                                    self.requests.payload.orig_token)),
-                         self.sent_count.eq(self.sent_count + 1)]
+            m.d.sync += [current.eq(payload), busy.eq(1), beat.eq(0), loading.eq(1),
+                         symbol_valid.eq(0), waiting.eq(0),
+                         number.eq(in_number), orig_number.eq(in_orig_number),
+                         out.data.eq(first_beat[0]), out.keep.eq(first_beat[1]),
+                         out.last.eq(first_beat[2]), out.first.eq(1),
+                         self.packets.valid.eq(1), self.sent_count.eq(self.sent_count + 1)]
+        with m.Elif(done):
+            m.d.sync += [busy.eq(0), self.packets.valid.eq(0)]
+        with m.Elif(moved):
+            with m.If(needs_symbol & ~symbol_valid):
+                m.d.sync += [self.packets.valid.eq(0), waiting.eq(1)]
+            with m.Else():
+                m.d.sync += load_next()
+        with m.Elif(waiting & symbol_valid):
+            m.d.sync += [*load_next(), waiting.eq(0)]
         with m.If(accept & ~sent):
             m.d.sync += self.reject_count.eq(self.reject_count + 1)
 
         # reports: a sent order when its first beat leaves, a reject when accepted
-        first_out = busy & self.packets.ready & (beat == 0)
+        first_out = moved & out.first
         report = self.reports.payload
         with m.If(first_out):
             m.d.comb += [self.reports.valid.eq(1), report.request.eq(current),

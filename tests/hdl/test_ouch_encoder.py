@@ -221,8 +221,9 @@ def test_template_rejects_bad_prefix():
 @pytest.mark.parametrize("version", VERSIONS)
 def test_encoder_elaborates_to_rtlil(version):
     from amaranth.back import rtlil
-    from amaranth.hdl import Signal
+    from amaranth.hdl import Signal, Value
     dut = OuchEncoder(OuchTemplate(version=version))
-    ports = [v for _, _, v in dut.signature.flatten(dut) if isinstance(v, Signal)]
+    ports = [Value.cast(v) for _, _, v in dut.signature.flatten(dut)
+             if isinstance(Value.cast(v), Signal)]
     text = rtlil.convert(dut, ports=ports)  # (the always-ready report port is a constant)
     assert "module" in text
