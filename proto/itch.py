@@ -488,6 +488,11 @@ def decode(buf: bytes | bytearray | memoryview) -> Message:
     """
     if isinstance(buf, memoryview) and buf.format != "B":
         buf = buf.cast("B")
+    return _checked_codec(buf).decode(buf)
+
+
+def _checked_codec(buf: bytes | bytearray | memoryview) -> _Codec:
+    """The codec for one whole message, after checking its type byte and length."""
     if not len(buf):
         raise TruncatedError("ITCH message: expected at least the 1-byte type, found 0 bytes")
     codec = _CODECS.get(buf[0])
@@ -498,7 +503,7 @@ def decode(buf: bytes | bytearray | memoryview) -> Message:
         error = _ShortMessageError if len(buf) < codec.length else LengthMismatchError
         raise error(f"ITCH {chr(buf[0])!r} ({codec.cls.__name__}): expected {codec.length} "
                     f"bytes, found {len(buf)}")
-    return codec.decode(buf)
+    return codec
 
 
 def _alpha(value: object, field: Field, cls: type) -> bytes:
@@ -601,7 +606,7 @@ def check_frame(view: memoryview, offset: int) -> tuple[int, int]:
         raise TruncatedError(f"message at offset {offset}: prefix says {length} bytes, "
                              f"found {size - start}")
     try:
-        decode(view[start:start + length])
+        _checked_codec(view[start:start + length])
     except ProtocolError as error:
         raise type(error)(f"{error} (message at offset {offset})") from None
     return view[start], length

@@ -269,3 +269,14 @@ def test_iter_bulk_errors_name_the_chunk():
         list(itch_bulk.iter_bulk(data[:-3], chunk_bytes=itch_bulk._SMALL))
     with pytest.raises(ValueError, match="chunk_bytes"):
         list(itch_bulk.iter_bulk(data, chunk_bytes=100))
+
+
+@pytest.mark.parametrize("seed", [12, 13])
+def test_garbage_after_valid_frames_fails_cleanly(seed):
+    data, _ = random_file(2_000, seed)
+    rng = random.Random(seed)
+    garbage = bytes(rng.getrandbits(8) for _ in range(100_000))
+    with pytest.raises(ProtocolError, match=f"offset {len(data)}"):
+        itch_bulk.decode_bulk(data + garbage)
+    with pytest.raises(ProtocolError, match="offset 0"):
+        itch_bulk.decode_bulk(garbage)
