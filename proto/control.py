@@ -55,7 +55,8 @@ __all__ = [
     "PROTOCOL_VERSION", "BlockType", "ControlError", "Counters", "DeviceKind", "ErrorCode",
     "ErrorReply", "EventType", "Events", "Gap", "OrderEvent", "Opcode", "Read", "ReadReply",
     "Subscribe", "SubscribeAck", "TableAck", "TableId", "TableWrite", "Write", "WriteAck",
-    "decode", "device_id", "encode", "split_device_id", "split_version", "version_word",
+    "decode", "decode_header", "device_id", "encode", "split_device_id", "split_version",
+    "version_word",
 ]
 
 MAGIC = 0x5432
@@ -407,8 +408,9 @@ def _events(body: bytes, **where) -> Events:
     return Events(seq, tuple(events))
 
 
-def decode(datagram: bytes) -> tuple[int, object]:
-    """``(tag, message)`` of one datagram; a broken one raises :class:`ControlError`."""
+def decode_header(datagram: bytes) -> tuple[int, Opcode, bytes]:
+    """``(tag, opcode, body)`` after the header checks, in the order every server applies them:
+    length, magic, version, body length, opcode (raises :class:`ControlError`)."""
     datagram = bytes(datagram)
     if len(datagram) < HEADER.size:
         raise ControlError(ErrorCode.BAD_LENGTH, f"{len(datagram)} bytes, the header needs "
@@ -428,6 +430,13 @@ def decode(datagram: bytes) -> tuple[int, object]:
         op = Opcode(opcode)
     except ValueError:
         raise ControlError(ErrorCode.UNKNOWN_OPCODE, f"opcode 0x{opcode:02x}", **where) from None
+    return tag, op, body
+
+
+def decode(datagram: bytes) -> tuple[int, object]:
+    """``(tag, message)`` of one datagram; a broken one raises :class:`ControlError`."""
+    tag, op, body = decode_header(datagram)
+    where = {"tag": tag, "opcode": op}
     if op in (Opcode.READ, Opcode.WRITE_ACK):
         _need(body, 6, True, op.name, **where)
         addr, count = struct.unpack("!IH", body)

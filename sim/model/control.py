@@ -103,14 +103,17 @@ class RegisterFile:
 
     # --- by address (the control protocol) -------------------------------------------------
 
-    def _slot(self, addr: int, write: bool):
+    def _slot(self, addr: int):
         where = self._words.get(addr)
         if where is None:
             raise c.ControlError(c.ErrorCode.BAD_ADDRESS, f"no register at 0x{addr:x}")
         return where
 
+    def check_readable(self, addr: int) -> None:
+        self._slot(addr)
+
     def read(self, addr: int) -> int:
-        kind, placed, i = self._slot(addr, False)
+        kind, placed, i = self._slot(addr)
         if kind == "row":
             return (self.values[f"table.{placed.table.name}.row"] >> (WORD_BITS * i)) & MASK32
         if kind == "commit":
@@ -127,7 +130,7 @@ class RegisterFile:
         return (value >> (WORD_BITS * i)) & MASK32
 
     def write(self, addr: int, word: int) -> None:
-        kind, placed, i = self._slot(addr, True)
+        kind, placed, i = self._slot(addr)
         if kind == "row":
             key = f"table.{placed.table.name}.row"
             self.values[key] = _put_word(self.values[key], i, word, placed.table.width)
@@ -163,6 +166,9 @@ class RegisterFile:
         value = int.from_bytes(data, "little")
         if value >> table.width:
             raise c.ControlError(c.ErrorCode.BAD_ROW, f"row value wider than {table.width} bits")
+        # as the gateware does it: through the staging words and the commit register
+        self.values[f"table.{table.name}.row"] = value
+        self.values[f"table.{table.name}.index"] = row
         self._commit(placed, row, value)
 
     def _commit(self, placed, row: int, value: int) -> None:
@@ -188,28 +194,37 @@ class ControlModel:
         self.registers.sources.setdefault("events.errors", lambda: self.errors)
 
     def handle(self, datagram: bytes, sender: object = None) -> bytes | None:
-        """The reply datagram to ``datagram`` (an ERROR reply if it is bad; never raises)."""
+        """The reply datagram to ``datagram`` (an ERROR reply if it is bad; never raises).
+
+        Checks run in the gateware endpoint's order: size, header
+        (``decode_header``), request opcode, body, then the request itself.
+        ERROR replies carry no detail text (the gateware has none); it is logged.
+        """
         tag, op = 0, 0
         try:
-            tag, msg = c.decode(datagram)
-            op = msg.OPCODE
+            if len(datagram) > c.MAX_DATAGRAM:
+                raise c.ControlError(c.ErrorCode.TOO_LONG, f"{len(datagram)}-byte datagram")
+            tag, op, _ = c.decode_header(datagram)
             if op not in c.REQUESTS:
                 raise c.ControlError(c.ErrorCode.NOT_A_REQUEST, f"{op.name} is not a request",
                                      tag=tag, opcode=op)
+            _, msg = c.decode(datagram)
             return c.encode(self._serve(msg, sender), tag)
         except c.ControlError as exc:
-            self.errors += 1
+            self.errors = (self.errors + 1) & MASK32
             tag, op = exc.tag or tag, exc.opcode or op
             log.debug("control error from %s: %s", sender, exc)
-            return c.encode(c.ErrorReply(exc.code, op, self.errors, exc.detail[:200]), tag)
+            return c.encode(c.ErrorReply(exc.code, op, self.errors), tag)
 
     def _serve(self, msg, sender):
         regs = self.registers
         if isinstance(msg, c.Read):
             if msg.count > c.MAX_WORDS:
                 raise c.ControlError(c.ErrorCode.TOO_LONG, f"read of {msg.count} words")
-            return c.ReadReply(msg.addr, tuple(regs.read(msg.addr + 4 * i)
-                                               for i in range(msg.count)))
+            addrs = [msg.addr + 4 * i for i in range(msg.count)]
+            for addr in addrs:  # every address first: a refused read reads nothing
+                regs.check_readable(addr)
+            return c.ReadReply(msg.addr, tuple(regs.read(addr) for addr in addrs))
         if isinstance(msg, c.Write):
             for i, word in enumerate(msg.words):
                 regs.write(msg.addr + 4 * i, word)
