@@ -185,7 +185,7 @@ def _walk(buf, partial: bool) -> tuple[np.ndarray, bool, int]:
         return np.empty(0, np.int64), False, 0
     if size and not _end_of_frames(view, 0):
         check_frame(view, 0)  # input that is not ITCH at all fails here, before any walking
-    chain = _speculative_chain(data) if size >= _SMALL else np.empty(0, np.int64)
+    chain = _speculative_chain(data) if size >= max(_SMALL, 64) else np.empty(0, np.int64)
     following = chain + PREFIX_LENGTH + data[chain + 1] if len(chain) else chain
     breaks = np.flatnonzero(following[:-1] != chain[1:])
     while offset < size:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import re
+from unittest import mock
 
 import numpy as np
 import pytest
 from conftest import CAPTURES, itch_pcaps
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tick2trade.proto import itch, itch_bulk
 from tick2trade.proto.binaryfile import END_OF_SESSION, encode_binaryfile
@@ -280,3 +283,41 @@ def test_garbage_after_valid_frames_fails_cleanly(seed):
         itch_bulk.decode_bulk(data + garbage)
     with pytest.raises(ProtocolError, match="offset 0"):
         itch_bulk.decode_bulk(garbage)
+
+
+@settings(max_examples=150, deadline=None)
+@given(codes=st.lists(st.sampled_from(sorted(MIX)), min_size=1, max_size=60),
+       seed=st.integers(0, 2**32), damage=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)),
+                                                   max_size=3),
+       slice_bytes=st.sampled_from([16, 48, 100, 8300]))
+def test_fuzzed_files_match_the_sequential_walk(codes, seed, damage, slice_bytes):
+    rng = random.Random(seed)
+    raws = [itch.encode(random_message(rng, code, "AB \x00\x13\x24D")) for code in codes]
+    data = bytearray(encode_binaryfile(raws, end_of_session=rng.random() < 0.3))
+    for where, byte in damage:
+        data[min(int(where * len(data)), len(data) - 1)] = byte
+    data = bytes(data)
+    try:
+        expected = (_reference_binaryfile_offsets(data), None)
+    except ProtocolError as error:
+        expected = (None, type(error))
+    with mock.patch.object(itch_bulk, "_SMALL", 0), \
+            mock.patch.object(itch_bulk, "_SLICE", slice_bytes):
+        try:
+            found = (itch_bulk.frame_offsets(data)[0].tolist(), None)
+        except ProtocolError as error:
+            found = (None, type(error))
+    assert found == expected
+
+
+def _reference_binaryfile_offsets(data: bytes) -> list[int]:
+    """The sequential walk, frame by frame, with BinaryFILE's end-of-session rule."""
+    offsets = []
+    for offset, message in itch.iter_frames(data):
+        if not len(message):
+            if offset + 2 != len(data):
+                raise ProtocolError(f"data after the end-of-session marker at offset {offset}")
+            break
+        itch.check_frame(memoryview(data), offset)
+        offsets.append(offset)
+    return offsets
