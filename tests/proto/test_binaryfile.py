@@ -82,3 +82,10 @@ def test_sample_file_reads_and_rewrites_identically(tmp_path):
     copy = tmp_path / "copy.itch"
     write_binaryfile(copy, (itch.decode(r) for r in raws), end_of_session=False)
     assert copy.read_bytes() == sample.read_bytes()
+
+
+def test_long_streams_are_written_in_chunks(tmp_path):
+    path = tmp_path / "long.itch"
+    raws = [itch.encode(itch.OrderDelete(1, 0, i, i)) for i in range(40_000)]
+    assert write_binaryfile(path, iter(raws)) == len(raws)
+    assert list(read_binaryfile(path)) == raws
