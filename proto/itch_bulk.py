@@ -193,7 +193,7 @@ def _walk(buf, partial: bool) -> tuple[np.ndarray, bool, int]:
             ended = True
             offset += PREFIX_LENGTH
             break
-        k = int(np.searchsorted(chain, offset))
+        k = int(np.searchsorted(chain, offset)) if len(chain) else 0
         if k < len(chain) and chain[k] == offset:  # rejoined the speculative chain: take its run
             if walked:
                 pieces.append(np.array(walked, np.int64))
@@ -310,6 +310,9 @@ def _bulk(buf, offsets: np.ndarray, ended: bool, base: int) -> BulkMessages:
     for type_code in MESSAGE_TYPES:
         code = ord(type_code)
         sequence[type_code] = group = order[first[code]:first[code] + counts[code]]
+        if not len(group):
+            arrays[type_code] = np.empty(0, DTYPES[type_code])
+            continue
         starts = offsets[group]
         starts += PREFIX_LENGTH
         arrays[type_code] = _gather(data, type_code, starts)
