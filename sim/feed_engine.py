@@ -27,7 +27,8 @@ from tick2trade.proto.net import multicast_mac, parse_frame
 from .model.feed.records import Record, record_from_bits
 from .model.net import UdpRxConfig, with_fcs
 
-__all__ = ["FeedRun", "input_frames", "replay_config", "run_model", "run_rtl", "ENGINES"]
+__all__ = ["FeedRun", "input_frames", "pack_frames", "replay_config", "replay_feed", "run_model",
+           "run_rtl", "ENGINES"]
 
 #: the filter table size of the simulated feed path
 TABLE_SIZE = 4
@@ -51,8 +52,6 @@ class FeedRun:
 def input_frames(path: str | Path) -> list[bytes]:
     """Ethernet frames (no FCS) of a capture, or of a BinaryFILE packed into MoldUDP64."""
     from tick2trade.proto.binaryfile import read_binaryfile
-    from tick2trade.proto.moldudp64 import MoldPacker
-    from tick2trade.proto.net import build_udp_frame
     from tick2trade.proto.pcap import iter_records
 
     from .model.replay import PCAP, open_input
@@ -60,9 +59,18 @@ def input_frames(path: str | Path) -> list[bytes]:
     source = open_input(path)
     if source.kind == PCAP:
         return [rec.frame for rec in iter_records(source.path) if rec.linktype == ETHERNET]
-    packets = MoldPacker(BINARYFILE_SESSION, 1).pack(read_binaryfile(source.path))
+    return pack_frames(read_binaryfile(source.path))
+
+
+def pack_frames(messages, *, session: bytes = BINARYFILE_SESSION,
+                max_payload: int | None = None) -> list[bytes]:
+    """ITCH messages → MoldUDP64 packets (sequence from 1) → UDP frames to the feed group."""
+    from tick2trade.proto.moldudp64 import MTU_PAYLOAD, MoldPacker
+    from tick2trade.proto.net import build_udp_frame
+
+    packer = MoldPacker(session, 1, max_payload=max_payload or MTU_PAYLOAD)
     return [build_udp_frame(p.encode(), dst_mac=None, dst_ip=GROUP_IP, dst_port=FEED_PORT,
-                            **SOURCE) for p in packets]
+                            **SOURCE) for p in packer.pack(messages)]
 
 
 def replay_config(frames: list[bytes]) -> UdpRxConfig:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from tick2trade.hdl.net.mac.stats import MAC_RX_COUNTERS
+from tick2trade.hdl.net.udp_rx_config import UDP_RX_COUNTERS
+
 from ..net import MacRxModel, UdpRxConfig, UdpRxModel
 from .arbiter import MoldArbiterModel
 from .itch import ItchDecoderModel
@@ -63,8 +66,10 @@ class FeedPathModel:
         out = {}
         for n in range(self.lines):
             suffix = "" if n == 0 else "_b"
-            out.update({f"mac_stats{suffix}__{k}": v for k, v in self.macs[n].counters.items()})
-            out.update({f"udp_stats{suffix}__{k}": v for k, v in self.udps[n].counters.items()})
+            out.update({f"mac_stats{suffix}__{k}": self.macs[n].counters[k]
+                        for k in MAC_RX_COUNTERS})
+            out.update({f"udp_stats{suffix}__{k}": self.udps[n].counters[k]
+                        for k in UDP_RX_COUNTERS})
             out.update({f"stats__{LINES[n]}_{k}": v
                         for k, v in asdict(self.ingresses[n].counters).items()})
         out.update({f"stats__{k}": v for k, v in asdict(self.arbiter.counters).items()})
