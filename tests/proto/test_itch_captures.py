@@ -88,9 +88,9 @@ def _id(path: Path) -> str:
 
 @pytest.mark.parametrize("path", itch_pcaps(), ids=_id)
 def test_every_pcap_message_decodes_and_round_trips(path):
-    messages = pcap_messages(path)
-    assert messages, f"{path.name}: no ITCH messages found"
-    for raw in messages:
+    packets = list(iter_mold(path, strict=True))
+    assert packets, f"{path.name}: no MoldUDP64 packets found"
+    for raw in (m for captured in packets for m in captured.packet.messages):
         assert itch.encode(itch.decode(raw)) == raw
 
 
