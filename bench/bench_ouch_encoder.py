@@ -4,7 +4,7 @@ Prints: gateware cycles per order (simulated, line rate); the encoder
 model's cost against a template-fill baseline in the same process; the
 control protocol's round trip through ``DeviceInterface`` against a bare
 UDP echo on loopback; with ``--synth``, ECP5 fmax and utilisation of the
-encoder and the CSR bank (yowasp yosys + nextpnr, minutes).
+encoder, the CSR bank and the control plane (yowasp yosys + nextpnr, minutes).
 """
 
 from __future__ import annotations
@@ -207,9 +207,11 @@ def main():
     if args.synth:
         from tick2trade.hdl.csr import CsrBank
         from tick2trade.hdl.csr.device_map import device_map
+        from tick2trade.hdl.csr.plane import ControlPlane
         for name, component in (("ouch_encoder_50", OuchEncoder(OuchTemplate("5.0"))),
                                 ("ouch_encoder_42", OuchEncoder(OuchTemplate("4.2"))),
-                                ("csr_bank", CsrBank(device_map()))):
+                                ("csr_bank", CsrBank(device_map())),
+                                ("control_plane", ControlPlane(device_map()))):
             report = synthesize(component, name)
             print(f"{name}: ECP5-85 speed 8 fmax {report['fmax']:.1f} MHz, {report['used']}")
 
