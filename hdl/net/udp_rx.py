@@ -124,6 +124,7 @@ class UdpRx(wiring.Component):
         udp_payload_len = Signal(16)
         csum = Signal(24)
         partial = Signal(18)
+        partial_valid = Signal()
         mask = Signal(WORDS_PER_BEAT)
         settle = Signal(2)               # cycles since the IPv4 header's last beat came in
         header_beat = Signal(range(_MAX_BEAT + 1))
@@ -135,8 +136,9 @@ class UdpRx(wiring.Component):
         ip_word = Mux(vlan, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
         ip_start = Mux(vlan, ETH_HEADER_LEN + VLAN_TAG_LEN, ETH_HEADER_LEN)
         udp_word = Signal(6)
+        header_end = Signal(6)           # first word after the IPv4 header
         header_len = Signal(7)                 # bytes up to the UDP payload
-        m.d.comb += [udp_word.eq(ip_word + 2 * ihl_eff),
+        m.d.comb += [header_end.eq(ip_word + 2 * ihl_eff), udp_word.eq(header_end),
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
 
@@ -184,14 +186,21 @@ class UdpRx(wiring.Component):
                     m.d.sync += partial.eq(
                         (Mux(mask[0], words[0], 0) + Mux(mask[1], words[1], 0))
                         + (Mux(mask[2], words[2], 0) + Mux(mask[3], words[3], 0)))
-            next_lo = Mux(idx == 1, Mux(words[2] == ETHERTYPE_VLAN,
-                                        (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2,
-                                        ETH_HEADER_LEN // 2), ip_word)
-            next_hi = next_lo + 2 * ihl_eff
+            # words of beat b inside the header: beat 2 all but word 8 when tagged, beat 3
+            # all (the header spans words 7 or 9 to 17 at least), later beats those below
+            # the first word after the header (from registered VLAN and IHL)
             next_idx = idx + 1
-            for k in range(WORDS_PER_BEAT):
-                pos = Cat(Const(k, 2), next_idx)
-                m.d.sync += mask[k].eq((next_idx >= 2) & (pos >= next_lo) & (pos < next_hi))
+            with m.Switch(next_idx):
+                with m.Case(1):
+                    m.d.sync += mask.eq(0)
+                with m.Case(2):
+                    m.d.sync += mask.eq(Mux(words[2] == ETHERTYPE_VLAN, 0b1110, 0b1111))
+                with m.Case(3):
+                    m.d.sync += mask.eq(0b1111)
+                with m.Default():
+                    for k in range(WORDS_PER_BEAT):
+                        m.d.sync += mask[k].eq(Cat(Const(k, 2), next_idx) < header_end)
+            m.d.sync += partial_valid.eq(1)
             # the verdict register is good two cycles after the last header beat and three
             # after the one that completes the IPv4 header (``csum`` lags a cycle)
             with m.If(idx == header_beat - 1):
@@ -206,9 +215,9 @@ class UdpRx(wiring.Component):
         # --- verdict ---------------------------------------------------------------------
         # The whole verdict is registered; forming the first payload beat waits until
         # ``settle`` reaches 2 (one stall cycle per frame when beats arrive back to back).
-        m.d.sync += csum.eq(Mux(accept & (idx == 0), 0, csum + partial))
+        m.d.sync += csum.eq(Mux(idx == 0, 0, csum + Mux(partial_valid, partial, 0)))
         with m.If(~accept):
-            m.d.sync += partial.eq(0)
+            m.d.sync += partial_valid.eq(0)
         with m.If(~(accept & ((idx == header_beat - 1) | (idx == header_beat))) & (settle != 3)):
             m.d.sync += settle.eq(settle + 1)
         fold1 = Signal(17)
