@@ -91,15 +91,9 @@ def run(dut, *testbenches, processes=(), max_cycles: int = 200_000, vcd: str | N
 
 
 def capture_payloads(path) -> list[tuple[int, int, bytes]]:
-    """(ts_ns, dst_port, UDP payload) of every UDP frame of a capture, in file order."""
-    from tick2trade.proto.net import parse_frame
-    from tick2trade.proto.pcap import iter_records
-    out = []
-    for rec in iter_records(path):
-        frame = parse_frame(rec.frame)
-        if frame.is_udp:
-            out.append((rec.ts_ns, frame.dst_port, frame.payload))
-    return out
+    """(ts_ns, dst_port, UDP payload) of every MoldUDP64 packet of a capture, in file order."""
+    from tick2trade.proto.capture import iter_mold
+    return [(c.ts_ns, c.dst_port, c.packet.encode()) for c in iter_mold(path, strict=True)]
 
 
 def proto_json(msg, seq):

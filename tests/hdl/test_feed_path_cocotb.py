@@ -27,7 +27,8 @@ from tick2trade.sim.model.feed.path import FeedPathModel
 from tick2trade.sim.model.feed.records import record_from_bits, record_json
 from tick2trade.sim.model.net import with_fcs
 
-pytestmark = pytest.mark.rtl
+# the Verilator build of the whole path takes minutes: behind `slow` (make test-all)
+pytestmark = [pytest.mark.rtl, pytest.mark.slow]
 
 SESSION = b"SCAPYFEED1"
 
