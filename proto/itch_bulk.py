@@ -17,6 +17,10 @@ in Python from the last proven position until it rejoins the speculative
 chain. The result is therefore always exactly the sequential walk, and
 bad input raises the same ``ProtocolError`` (naming its offset) as the
 per-message path.
+
+:func:`decode_bulk` takes a buffer, :func:`decode_bulk_file` a path
+(memory-mapped), and :func:`iter_bulk` decodes a file of any size chunk by
+chunk in bounded memory.
 """
 
 from __future__ import annotations
