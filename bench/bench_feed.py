@@ -78,6 +78,31 @@ def wire_cycles(frames: list[bytes]) -> float:
     return sum(PREAMBLE + len(f) + FCS + IFG for f in frames) / BEAT
 
 
+def message_latency(frames: list[bytes], beats) -> tuple[int, float, int]:
+    """(min, mean, max) cycles from a message's last byte on XGMII to its record out.
+
+    The record's ``hw_ts`` is the cycle of the frame's start; the message's
+    last byte follows the preamble, the headers and its block on the wire.
+    """
+    from tick2trade.proto.moldudp64 import HEADER_LEN, MoldPacket
+    from tick2trade.proto.net import parse_frame
+    from tick2trade.sim.model.feed.records import record_from_bits
+
+    block_end = {}
+    for frame in frames:
+        parsed = parse_frame(frame)
+        packet = MoldPacket.decode(parsed.payload)
+        offset = len(frame) - len(parsed.payload) + HEADER_LEN
+        for n, msg in enumerate(packet.messages):
+            offset += 2 + len(msg)
+            block_end[packet.sequence + n] = offset
+    waits = []
+    for cycle, value in beats:
+        rec = record_from_bits(value)
+        waits.append(cycle - rec.hw_ts - (PREAMBLE + block_end[rec.seq] + BEAT - 1) // BEAT)
+    return min(waits), sum(waits) / len(waits), max(waits)
+
+
 def whole_path(name: str, messages: list[bytes]) -> dict:
     from tick2trade.sim.feed_engine import pack_frames, replay_config
     from tick2trade.sim.feed_top import FeedPathTop
@@ -94,7 +119,8 @@ def whole_path(name: str, messages: list[bytes]) -> dict:
     model_records = model.run(wires)
     model_seconds = time.perf_counter() - started
     cycles = [c for c, _ in result.beats]
-    return {"name": name, "messages": len(messages), "frames": len(frames),
+    latency = message_latency(frames, result.beats)
+    return {"latency": latency,"name": name, "messages": len(messages), "frames": len(frames),
             "records": len(result.beats), "model_records": len(model_records),
             "cycles_per_message": (cycles[-1] - cycles[0]) / max(1, len(messages) - 1),
             "wire_per_message": wire_cycles(frames) / len(messages),
@@ -134,6 +160,9 @@ def main() -> None:
         print(f"      {r['cycles_per_message']:.3f} cycles/message vs wire "
               f"{r['wire_per_message']:.3f} (ratio {ratio:.3f}); "
               f"{1e3 / (r['cycles_per_message'] * 6.4):.1f} M msg/s at 6.4 ns/cycle")
+        low, mean, high = r["latency"]
+        print(f"      last byte of a message on XGMII -> its record: min {low}, mean {mean:.1f}, "
+              f"max {high} cycles (store-and-forward: the packet's end gates its messages)")
         print(f"   3. simulation speed: Verilator {r['rtl_rate']:,.0f} records/s vs Python "
               f"models {r['model_rate']:,.0f} records/s (ratio "
               f"{r['rtl_rate'] / r['model_rate']:.1f}x); build {r['build_seconds']:.0f} s")
