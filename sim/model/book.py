@@ -28,12 +28,14 @@ Anomalies are counted, never raised (DESIGN.md, principle 10):
 * a modify whose header locate differs from the order's is applied to the
   order (the reference is the key) and counted in ``locate_mismatches``;
 * a message whose length differs from its type's is skipped and counted in
-  ``malformed``; a type byte ITCH 5.0 does not define, in ``unknown_types``.
+  ``malformed``; a type byte ITCH 5.0 does not define, in ``unknown_types``;
+  an empty message (a MoldUDP64 block may be empty), in ``empty_messages``.
 
 Two entry points give identical results: :meth:`OrderBook.apply` takes a
 decoded message and reports the price levels it changed (for message-by-
 message comparison with hardware); :meth:`OrderBook.apply_raw_many` takes raw
-message bytes and is the fast path (about a million messages a second).
+message bytes and is the fast path (close to a million messages a second on
+one core, see docs/performance.md).
 Best prices are not tracked while messages are applied: :meth:`levels` and
 :meth:`top_of_book` compute them when asked.
 """
