@@ -99,6 +99,8 @@ class UdpRx(wiring.Component):
         nbytes = Signal(16)                          # bytes accepted in this frame
         hold = Signal.like(beat.data, name="hold")  # previous beat, one behind the input
         hold_idx = Signal(range(_MAX_BEAT + 1))
+        hold_at_header = Signal()                    # ``hold`` is the last header beat
+        hold_past_header = Signal()                  # ... or a later one
         hold_error = Signal()
         hold_valid = Signal()
         flush = Signal()                             # the frame's last beat is in ``hold``
@@ -210,6 +212,8 @@ class UdpRx(wiring.Component):
             m.d.sync += [idx.eq(Mux(idx == _MAX_BEAT, idx, idx + 1)),
                          nbytes.eq(nbytes + sum(beat.keep[k] for k in range(BYTES_PER_BEAT))),
                          hold.eq(beat.data), hold_idx.eq(idx), hold_error.eq(beat.error),
+                         hold_at_header.eq(idx == header_beat),
+                         hold_past_header.eq(idx >= header_beat),
                          hold_valid.eq(1), flush.eq(beat.last)]
 
         # --- verdict ---------------------------------------------------------------------
@@ -251,11 +255,11 @@ class UdpRx(wiring.Component):
             m.d.sync += reason.eq(Drop.DST_PORT)
         with m.Else():
             m.d.sync += reason.eq(Drop.NONE)
-        header_done = hold_idx >= header_beat
+        header_done = hold_past_header
         passed = header_done & (reason == Drop.NONE)
         short = nbytes < ip_end
         end_error = hold_error | short
-        wait_verdict = hold_valid & (hold_idx == header_beat) & (settle < 2)
+        wait_verdict = hold_valid & hold_at_header & ~settle[1]
         m.d.comb += [self.i.ready.eq(~flush & out_free & ~wait_verdict),
                      accept.eq(self.i.valid & self.i.ready)]
 
@@ -264,12 +268,20 @@ class UdpRx(wiring.Component):
         flush_go = flush & out_free & ~wait_verdict
         m.d.comb += step.eq((accept & hold_valid) | flush_go)
         rem = Signal(16)              # payload bytes not yet formed
-        rem_now = Mux(hold_idx == header_beat, udp_payload_len, rem)
+        rem_now = Mux(hold_at_header, udp_payload_len, rem)
+        # registered ``rem_now == 0`` and ``rem_now <= 8``, off the stream control path
+        plen_zero = Signal()
+        plen_small = Signal()
+        rem_zero = Signal(init=1)
+        rem_small = Signal(init=1)
+        m.d.sync += [plen_zero.eq(udp_payload_len == 0),
+                     plen_small.eq(udp_payload_len <= BYTES_PER_BEAT)]
         emitted = Signal()
         staged = Signal()             # the final payload beat waits for the frame's end
         next_data = Mux(flush, 0, beat.data)
         formed = (Cat(hold, next_data) >> Cat(Const(0, 3), shift))[:64]
-        final = rem_now <= BYTES_PER_BEAT
+        final = Mux(hold_at_header, plen_small, rem_small)
+        nonzero = ~Mux(hold_at_header, plen_zero, rem_zero)
 
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
@@ -280,10 +292,12 @@ class UdpRx(wiring.Component):
                          out.timestamp.eq(stamp), out.line.eq(self.line),
                          out.keep.eq(Mux(final, keep_of(rem_now[0:4]), 0xFF)),
                          emitted.eq(1),
-                         rem.eq(Mux(final, 0, rem_now - BYTES_PER_BEAT))]
+                         rem.eq(Mux(final, 0, rem_now - BYTES_PER_BEAT)),
+                         rem_zero.eq(final),
+                         rem_small.eq(final | (rem_now <= 2 * BYTES_PER_BEAT))]
 
         with m.If(step):
-            with m.If(passed & (rem_now != 0)):
+            with m.If(passed & nonzero):
                 with m.If(~final):
                     load(last=0)
                     m.d.sync += self.o.valid.eq(1)
@@ -303,7 +317,8 @@ class UdpRx(wiring.Component):
 
         with m.If(flush_go):
             m.d.sync += [flush.eq(0), hold_valid.eq(0), idx.eq(0), nbytes.eq(0), mask.eq(0),
-                         emitted.eq(0), staged.eq(0), rem.eq(0)]
+                         emitted.eq(0), staged.eq(0), rem.eq(0), rem_zero.eq(1),
+                         rem_small.eq(1)]
             with m.If(hold_error):
                 bump("mac_errors")
             with m.Elif(~header_done):
