@@ -1,7 +1,8 @@
 """cocotb testbench: XGMII frames (cocotbext-eth XgmiiSource) through FeedPathTop.
 
 The case file named by ``T2T_FEED_CASE`` (JSON, written by the pytest side)
-holds the wire frames (FCS included), whether to apply random back-pressure
+holds the wire frames (FCS included; ``frames_b`` for line B of a two-line
+build, sent ``b_delay`` cycles behind line A), whether to apply random back-pressure
 on the record output, and the counter ports to read. The bench writes what
 came out — every record as an integer and the counters — to
 ``T2T_FEED_RESULT``; the pytest side compares them with the models and
@@ -28,6 +29,13 @@ async def collect(dut, records: list, backpressure: bool, rng: random.Random):
         dut.o__ready.value = int(rng.random() < 0.9) if backpressure else 1
 
 
+async def send_all(dut, source, frames, delay: int):
+    await ClockCycles(dut.clk, delay + 1)
+    for wire in frames:
+        await source.send(XgmiiFrame.from_raw_payload(bytes.fromhex(wire)))
+    await source.wait()
+
+
 @cocotb.test()
 async def records_out(dut):
     with open(os.environ["T2T_FEED_CASE"]) as f:
@@ -42,9 +50,13 @@ async def records_out(dut):
     await ClockCycles(dut.clk, 2)
     records: list = []
     cocotb.start_soon(collect(dut, records, case["backpressure"], rng))
-    for wire in case["frames"]:
-        await source.send(XgmiiFrame.from_raw_payload(bytes.fromhex(wire)))
-    await source.wait()
+    line_b = None
+    if "frames_b" in case:  # A/B: line B lags line A by ``b_delay`` cycles
+        source_b = XgmiiSource(dut.xgmii_b__data, dut.xgmii_b__ctrl, dut.clk, dut.rst)
+        line_b = cocotb.start_soon(send_all(dut, source_b, case["frames_b"], case["b_delay"]))
+    await send_all(dut, source, case["frames"], 0)
+    if line_b is not None:
+        await line_b
     await ClockCycles(dut.clk, case.get("tail", 2000))
     counters = {name: int(getattr(dut, name).value) for name in case["counters"]}
     with open(os.environ["T2T_FEED_RESULT"], "w") as f:
