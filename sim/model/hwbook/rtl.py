@@ -36,6 +36,8 @@ class RtlRun:
     published: dict[int, tuple] = field(default_factory=dict)
     #: (slot, ask) → [(price, shares, orders)] best first, read back at the end
     levels: dict[tuple[int, int], list[tuple[int, int, int]]] = field(default_factory=dict)
+    #: seconds the simulation itself took (the C++ harness reports it)
+    wall_seconds: float = 0.0
 
 
 def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,

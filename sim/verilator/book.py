@@ -1,0 +1,173 @@
+"""Run the gateware order book under a C++ Verilator harness (long flows, no Python per cycle).
+
+The harness (``book_harness.cpp.in``) subscribes the slots, drives
+:class:`~tick2trade.hdl.feed.layouts.FeedRecord` payloads into
+:class:`~tick2trade.hdl.book.Book` one handshake at a time (optional random
+idle cycles and back-pressure on the top-of-book output), writes every top
+with its cycle and its record's accept cycle, then reads the book back
+through the ``peek_*`` ports (published tops, window states, every level).
+Built once per parameter set under
+:data:`~tick2trade.sim.toolchain.BUILD_ROOT`. Returns the same
+:class:`~tick2trade.sim.model.hwbook.rtl.RtlRun` as the Amaranth-simulator
+driver, so tests and ``t2t replay --engine rtl`` use either.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from amaranth.lib import data
+
+from tick2trade.hdl.book import COUNTERS, Book, BookParams
+from tick2trade.hdl.book.book import quote_layout
+from tick2trade.hdl.book.layouts import TopOfBook, level_entry, side_state
+from tick2trade.hdl.feed.layouts import FeedRecord
+
+from ..model.hwbook.model import TobRecord
+from ..model.hwbook.rtl import TOB_FIELDS, RtlRun
+from ..toolchain import build_dir, to_verilog, verilator_env, verilog_digest
+from .decision import _cxx, _setter, _width, _words, pack, settle_constants, unpack
+
+__all__ = ["build_book_harness", "run_book_harness"]
+
+TEMPLATE = Path(__file__).with_name("book_harness.cpp.in")
+
+
+def _getter(fn: str, port: str, shape) -> str:
+    """A C++ function copying an output port into u64 words."""
+    width, words = _width(shape), _words(shape)
+    lines = [f"static void get_{fn}(Vtop* top, uint64_t* w) {{"]
+    if width <= 64:
+        lines.append(f"    w[0] = uint64_t(top->{_cxx(port)});")
+    else:
+        halves = (width + 31) // 32
+        lines += [f"    w[{i}] = 0;" for i in range(words)]
+        for i in range(halves):
+            lines.append(f"    w[{i // 2}] |= uint64_t(top->{_cxx(port)}[{i}]) << {32 * (i % 2)};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _generate(p: BookParams) -> str:
+    shapes = {"tob": TopOfBook, "pub": quote_layout(p), "side": side_state(p),
+              "level": level_entry(p)}
+    accessors = [_setter("record", "i__payload", FeedRecord),
+                 _getter("tob", "o__payload", TopOfBook),
+                 _getter("pub", "peek_tob", shapes["pub"]),
+                 _getter("side", "peek_side", shapes["side"]),
+                 _getter("level", "peek_level", shapes["level"])]
+    counters = [f'    std::fprintf(cnt, "{name} %llu\\n", (unsigned long long)top->{name});'
+                for name in COUNTERS]
+    text = TEMPLATE.read_text()
+    for key, value in {"@ACCESSORS@": "\n\n".join(accessors),
+                       "@WRITE_COUNTERS@": "\n".join(counters),
+                       "@REC_WORDS@": str(_words(FeedRecord)),
+                       "@TOB_WORDS@": str(_words(TopOfBook)),
+                       "@PUB_WORDS@": str(_words(shapes["pub"])),
+                       "@SIDE_WORDS@": str(_words(shapes["side"])),
+                       "@LEVEL_WORDS@": str(_words(shapes["level"])),
+                       "@WINDOW@": str(p.window),
+                       "@WINDOW_BITS@": str(p.window_bits)}.items():
+        text = text.replace(key, value)
+    return text
+
+
+@functools.lru_cache(maxsize=8)
+def _sources(p: BookParams) -> tuple[str, str]:
+    """Verilog of ``Book(p)`` and the harness C++ (converted once per process)."""
+    return settle_constants(to_verilog(Book(p), name="top")), _generate(p)
+
+
+def build_book_harness(p: BookParams) -> tuple[Path, float]:
+    """Compile (or reuse) the harness for ``Book(p)``; (binary, build seconds)."""
+    verilog, cpp = _sources(p)
+    folder = build_dir("book_harness", verilog_digest(verilog, cpp))
+    binary = folder / "obj" / "harness"
+    started = time.monotonic()
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists():
+            return binary, 0.0
+        (folder / "top.v").write_text(verilog)
+        (folder / "harness.cpp").write_text(cpp)
+        cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
+               "--x-assign", "fast", "--x-initial", "fast", "--top-module", "top",
+               "-Mdir", "obj", "-o", "harness", "-CFLAGS", "-O2", "top.v", "harness.cpp"]
+        done = subprocess.run(cmd, cwd=folder, env=verilator_env(), capture_output=True,
+                              text=True)
+        if done.returncode != 0 or not binary.exists():
+            raise RuntimeError(f"Verilator build failed in {folder}:\n"
+                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return binary, time.monotonic() - started
+
+
+def _unpack_words(shape, raw: bytes, at: int) -> tuple[dict, int]:
+    n = _words(shape)
+    parts = struct.unpack_from(f"<{n}Q", raw, at)
+    bits = sum(v << (64 * k) for k, v in enumerate(parts))
+    if isinstance(shape, data.Layout):   # a bare layout: ``as_shape`` would flatten it
+        fields = {name: (bits >> f.offset) & ((1 << f.width) - 1) for name, f in shape}
+        return fields, at + 8 * n
+    return unpack(shape, bits), at + 8 * n
+
+
+def run_book_harness(params: BookParams, subscriptions, records, *, idle_percent: int = 0,
+                     ready_percent: int = 100, seed: int = 1) -> RtlRun:
+    """Like :func:`tick2trade.sim.model.hwbook.rtl.run_book` (with read-back), in Verilator."""
+    binary, _built = build_book_harness(params)
+    subs = list(subscriptions)
+    n = _words(FeedRecord)
+    words = [len(subs), *subs]
+    mask = (1 << 64) - 1
+    for r in records:
+        bits = pack(FeedRecord, r._asdict())
+        words += [(bits >> (64 * i)) & mask for i in range(n)]
+    with tempfile.TemporaryDirectory(prefix="t2t-book-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "in.bin").write_bytes(struct.pack(f"<{len(words)}Q", *words))
+        done = subprocess.run([str(binary), *(str(tmp / f) for f in
+                                              ("in.bin", "out.bin", "readback.bin", "counters")),
+                               str(idle_percent), str(ready_percent), str(seed)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"book harness failed ({done.returncode}): {done.stderr[-2000:]}")
+        out = (tmp / "out.bin").read_bytes()
+        readback = (tmp / "readback.bin").read_bytes()
+        values = dict(line.split() for line in (tmp / "counters").read_text().splitlines())
+    run = RtlRun([], {name: int(values[name]) for name in COUNTERS}, int(values["cycles"]))
+    run.wall_seconds = int(values["wall_ns"]) / 1e9
+    at = 0
+    while at < len(out):
+        cycle, accepted = struct.unpack_from("<2Q", out, at)
+        tob, at = _unpack_words(TopOfBook, out, at + 16)
+        run.tops.append(TobRecord(*(tob[f] for f in TOB_FIELDS)))
+        run.latencies.append(cycle - accepted)
+    at = 0
+    pub_shape = quote_layout(params)
+    for slot in range(len(subs)):
+        q, at = _unpack_words(pub_shape, readback, at)
+        run.published[slot] = (q["bid_px"], q["bid_qty"], q["ask_px"], q["ask_qty"],
+                               q["bid_exact"], q["ask_exact"])
+    s_shape, l_shape = side_state(params), level_entry(params)
+    for addr in range(2 * len(subs)):
+        side, at = _unpack_words(s_shape, readback, at)
+        cells = []
+        for _ in range(params.window):
+            cell, at = _unpack_words(l_shape, readback, at)
+            cells.append(cell)
+        ask = addr & 1
+        order = range(params.window) if ask else reversed(range(params.window))
+        levels = []
+        for i in order:
+            if side["bitmap"] >> i & 1:
+                tick = side["base"] + i
+                cell = cells[tick & (params.window - 1)]
+                levels.append((tick * params.tick, cell["shares"], cell["count"]))
+        run.levels[(addr >> 1, ask)] = levels
+    return run
