@@ -12,7 +12,7 @@ the state row back. A passed order costs a fixed number of cycles
 ready.
 """
 
-from amaranth.hdl import Array, Module, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,6 +52,17 @@ NEXT_ORDER_CYCLES = 1 + RISK_LATENCY + 1
 IDLE_RECORD_CYCLES = 4 + (TAKER_LATENCY + 1) + 2
 #: a record of a locate no slot holds: accept → ready again
 UNSUBSCRIBED_RECORD_CYCLES = 3
+
+
+def lowest_set(bits):
+    """``(any, index)`` of the lowest set bit of ``bits``: a tree, log2 levels of muxes."""
+    n = len(bits)
+    if n == 1:
+        return bits[0], Const(0, 1)
+    half = 1 << ((n - 1).bit_length() - 1)  # the largest power of two below n
+    lo_any, lo_index = lowest_set(bits[:half])
+    hi_any, hi_index = lowest_set(bits[half:])
+    return lo_any | hi_any, Mux(lo_any, lo_index, hi_index | half)
 
 
 class DecisionPath(wiring.Component):
@@ -126,11 +137,13 @@ class DecisionPath(wiring.Component):
         with m.If(self.strategy_table.en & (self.strategy_table.addr < n)):
             m.d.sync += [tag_valid[self.strategy_table.addr].eq(self.strategy_table.data.valid),
                          tag_locate[self.strategy_table.addr].eq(self.strategy_table.data.locate)]
+        # the locate of the input about to be accepted (an execution goes first) is compared
+        # with every slot as it is accepted; the next cycle encodes the lowest matching slot
         key = Signal(16)
-        match_slot, match_hit = Signal(SLOT_WIDTH), Signal()
-        for i in reversed(range(n)):  # lowest slot wins
-            with m.If(tag_valid[i] & (tag_locate[i] == key)):
-                m.d.comb += [match_slot.eq(i), match_hit.eq(1)]
+        m.d.comb += key.eq(Mux(self.executed.valid, self.executed.payload.locate,
+                               self.tob.payload.locate))
+        hits = Signal(n)
+        match_hit, match_slot = lowest_set(hits)
 
         # pending host position write
         pos_pending, pos_addr = Signal(), Signal(SLOT_WIDTH)
@@ -197,13 +210,15 @@ class DecisionPath(wiring.Component):
                     m.next = "POSITION_READ"
                 with m.Elif(self.executed.valid):
                     m.d.comb += self.executed.ready.eq(1)
-                    m.d.sync += [ex.eq(self.executed.payload),
-                                 key.eq(self.executed.payload.locate)]
+                    m.d.sync += ex.eq(self.executed.payload)
+                    m.d.sync += hits.eq(Cat(tag_valid[i] & (tag_locate[i] == key)
+                                            for i in range(n)))
                     m.next = "EXEC_LOOKUP"
                 with m.Elif(self.tob.valid):
                     m.d.comb += self.tob.ready.eq(1)
-                    m.d.sync += [t.eq(self.tob.payload), key.eq(self.tob.payload.locate),
-                                 stamp_tob.eq(self.now)]
+                    m.d.sync += [t.eq(self.tob.payload), stamp_tob.eq(self.now)]
+                    m.d.sync += hits.eq(Cat(tag_valid[i] & (tag_locate[i] == key)
+                                            for i in range(n)))
                     m.next = "LOOKUP"
             with m.State("POSITION_READ"):
                 with m.If(hit):
