@@ -134,13 +134,20 @@ class UdpRx(wiring.Component):
         ethertype = Mux(vlan, type_inner, type_outer)
         vihl = Mux(vlan, vihl_tagged, vihl_plain)
         ihl = vihl[0:4]
-        ihl_eff = Mux(ihl < 5, 5, ihl)
         ip_word = Mux(vlan, (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2, ETH_HEADER_LEN // 2)
         ip_start = Mux(vlan, ETH_HEADER_LEN + VLAN_TAG_LEN, ETH_HEADER_LEN)
         udp_word = Signal(6)
         header_end = Signal(6)           # first word after the IPv4 header
         header_len = Signal(7)                 # bytes up to the UDP payload
-        m.d.comb += [header_end.eq(ip_word + 2 * ihl_eff), udp_word.eq(header_end),
+        # first word after the IPv4 header, worked out as each candidate IHL byte arrives
+        end_plain = Signal(6)
+        end_tagged = Signal(6)
+
+        def header_end_of(vihl_byte, ip_first_word):
+            nibble = vihl_byte[0:4]
+            return ip_first_word + 2 * Mux(nibble < 5, 5, nibble)
+
+        m.d.comb += [header_end.eq(Mux(vlan, end_tagged, end_plain)), udp_word.eq(header_end),
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
 
@@ -165,9 +172,12 @@ class UdpRx(wiring.Component):
                     ]
                 with m.Case(1):
                     m.d.sync += [type_outer.eq(words[2]), vlan.eq(words[2] == ETHERTYPE_VLAN),
-                                 vihl_plain.eq(lanes[6])]
+                                 vihl_plain.eq(lanes[6]),
+                                 end_plain.eq(header_end_of(lanes[6], ETH_HEADER_LEN // 2))]
                 with m.Case(2):
-                    m.d.sync += [type_inner.eq(words[0]), vihl_tagged.eq(lanes[2])]
+                    m.d.sync += [type_inner.eq(words[0]), vihl_tagged.eq(lanes[2]),
+                                 end_tagged.eq(header_end_of(
+                                     lanes[2], (ETH_HEADER_LEN + VLAN_TAG_LEN) // 2))]
             with m.If(idx >= 2):
                 capture(ip_word + 1, ip_total)
                 capture(ip_word + 3, ip_frag)
