@@ -71,8 +71,8 @@ class MoldIngress(wiring.Component):
 
     def __init__(self, *, depth: int = 512, info_depth: int = 16,
                  min_message_len: int | None = None):
-        if depth & (depth - 1) or depth < 8:
-            raise ValueError(f"depth must be a power of two >= 8, got {depth}")
+        if depth & (depth - 1) or not 8 <= depth <= 8192:
+            raise ValueError(f"depth must be a power of two in 8..8192 beats, got {depth}")
         if min_message_len is None:
             min_message_len = default_min_message_len()
         if min_message_len < 7:

@@ -99,3 +99,13 @@ def test_records_out_cli_rtl_equals_model(tmp_path):
         assert result.exit_code == 0, result.output
     assert outs["rtl"].read_bytes() == outs["model"].read_bytes()
     assert len(jsonl(outs["rtl"])) > 400
+
+
+@pytest.mark.rtl
+@pytest.mark.slow
+@pytest.mark.parametrize("capture", itch_pcaps(), ids=lambda p: p.name)
+def test_rtl_engine_each_capture(capture):
+    rtl = run_rtl(capture)
+    assert [record_json(r) for r in rtl.records] == proto_records(input_frames(capture))
+    for name, value in run_model(capture).counters.items():
+        assert rtl.counters[name] == value, name
