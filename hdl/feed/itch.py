@@ -89,9 +89,11 @@ class ItchDecoder(wiring.Component):
         in_msg_reg = Signal()
         drop_reg = Signal()
         blk_reg = Signal(16)
-        ds = Signal(18)     # offset of the current message's first byte
-        de = Signal(18)     # offset just past it
+        ds = Signal(18)         # offset of the current message's first byte
+        last_byte = Signal(18)  # offset of its last byte
         length = Signal(16)
+        started_reg = Signal()  # its first byte has arrived
+        slot_reg = Signal(4)    # window word of the next beat (8 = past the window)
         window = [Signal(64, name=f"window{j}") for j in range(_WINDOW_WORDS)]
 
         first = beat.first
@@ -102,21 +104,19 @@ class ItchDecoder(wiring.Component):
         drop = Mux(first, 0, drop_reg)
         blk = Mux(first, 0, blk_reg)
 
-        pos = Signal(17)
         nbytes = Signal(4)
-        total = Signal(18)
-        m.d.comb += [pos.eq(index << 3), nbytes.eq(sum(beat.keep[i] for i in range(8))),
-                     total.eq(pos + nbytes)]
+        m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
         last = beat.last
 
         # ---- the message in progress ---------------------------------------
-        ds_beat = ds[3:]
-        started = in_msg & (index >= ds_beat)
-        slot = Signal(range(_WINDOW_WORDS))
-        m.d.comb += slot.eq(index - ds_beat)
-        in_window = started & ((index - ds_beat) < _WINDOW_WORDS)
-        ends_here = in_msg & (de <= pos + 8)
-        overruns = last & ends_here & (de > total)
+        # (timing: beat positions are compared for equality with the beat
+        # index, never by magnitude on byte offsets)
+        started = in_msg & (started_reg | (ds[3:] == index))
+        slot = Signal(4)
+        m.d.comb += slot.eq(Mux(started_reg, slot_reg, 0))
+        in_window = started & (slot < _WINDOW_WORDS)
+        ends_here = in_msg & (last_byte[3:] == index)
+        overruns = last & ends_here & (last_byte[:3] >= nbytes)
 
         current = [Mux(in_window & (slot == j), beat.data, window[j]) for j in range(_WINDOW_WORDS)]
         flat = Cat(*current)
@@ -162,9 +162,8 @@ class ItchDecoder(wiring.Component):
             self._count(m, "truncated")
 
         # ---- the next block's length prefix --------------------------------
-        rel = Signal(18)
         lane = Signal(3)
-        m.d.comb += [rel.eq(nxt - pos), lane.eq(rel[:3])]
+        m.d.comb += lane.eq(nxt[:3])
         lane_byte = Signal(8)
         lane_next = Signal(8)
         with m.Switch(lane):
@@ -183,7 +182,7 @@ class ItchDecoder(wiring.Component):
         m.d.comb += [nxt_new.eq(nxt), straddle_new.eq(0), hi_new.eq(hi_reg)]
         with m.If(straddle):
             m.d.comb += [start.eq(1), new_len.eq(Cat(lanes[0], hi_reg))]
-        with m.Elif((rel < 8) & (lane < nbytes)):
+        with m.Elif((nxt[3:] == index) & (lane < nbytes)):
             with m.If(lane == 7):
                 m.d.comb += [straddle_new.eq(1), hi_new.eq(lanes[7])]
                 with m.If(last):
@@ -195,7 +194,10 @@ class ItchDecoder(wiring.Component):
 
         new_ds = Signal(18)
         new_de = Signal(18)
-        m.d.comb += [new_ds.eq(nxt + 2), new_de.eq(nxt + 2 + new_len)]
+        new_last = Signal(18)
+        m.d.comb += [new_ds.eq(nxt + 2), new_de.eq(nxt + 2 + new_len),
+                     new_last.eq(nxt + 1 + new_len)]
+        ds_here = straddle | (lane <= 5)  # the message's first byte is in this beat
         short = start & (new_len < self._min_len)
         with m.If(fire & ~drop_now):
             with m.If(truncated_prefix):
@@ -204,8 +206,9 @@ class ItchDecoder(wiring.Component):
                 self._count(m, "malformed")
             with m.Elif(start):
                 m.d.comb += [in_msg_new.eq(1), nxt_new.eq(new_de)]
-                m.d.sync += [ds.eq(new_ds), de.eq(new_de), length.eq(new_len)]
-                with m.If(new_ds[3:] == index):
+                m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
+                             started_reg.eq(ds_here), slot_reg.eq(ds_here)]
+                with m.If(ds_here):
                     m.d.sync += window[0].eq(beat.data)
             with m.If(last & in_msg_new & ~truncated_prefix & ~short):
                 self._count(m, "truncated")
@@ -224,6 +227,8 @@ class ItchDecoder(wiring.Component):
                 for j in range(_WINDOW_WORDS):
                     with m.If(slot == j):
                         m.d.sync += window[j].eq(beat.data)
+            with m.If(started & ~ends_here & ~start):
+                m.d.sync += [started_reg.eq(1), slot_reg.eq(Mux(in_window, slot + 1, slot))]
 
         # ---- record fields from the latched message, by type ---------------
         rec = self.o.payload
