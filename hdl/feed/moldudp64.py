@@ -125,8 +125,6 @@ class MoldIngress(wiring.Component):
         short = Mux(first, 0, short_reg)
         full = Mux(first, 0, full_reg)
 
-        pos = Signal(17)
-        m.d.comb += pos.eq(index << 3)
         nbytes = Signal(4)
         m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
         lanes = [beat.data[8 * i:8 * i + 8] for i in range(8)]
@@ -146,10 +144,8 @@ class MoldIngress(wiring.Component):
         hi_new = Signal(8)
         length = Signal(16)
         lane = Signal(3)
-        rel = Signal(18)
         m.d.comb += [nxt_new.eq(nxt), blocks_new.eq(blocks), straddle_new.eq(straddle),
-                     short_new.eq(short), hi_new.eq(hi_reg),
-                     rel.eq(nxt - pos), lane.eq(rel[:3])]
+                     short_new.eq(short), hi_new.eq(hi_reg), lane.eq(nxt[:3])]
 
         def step(length_value):
             m.d.comb += [length.eq(length_value),
@@ -169,7 +165,7 @@ class MoldIngress(wiring.Component):
         with m.If(straddle):
             step(Cat(lanes[0], hi_reg))
             m.d.comb += straddle_new.eq(0)
-        with m.Elif((rel < 8) & (lane < nbytes)):
+        with m.Elif((nxt[3:] == index) & (lane < nbytes)):  # timing: equality, no subtract
             with m.If(lane == 7):
                 m.d.comb += [hi_new.eq(lanes[7]), straddle_new.eq(1)]
             with m.Else():
@@ -189,8 +185,8 @@ class MoldIngress(wiring.Component):
             wr.en.eq(fire & ~no_room),
         ]
 
-        total = Signal(17)
-        m.d.comb += total.eq(pos + nbytes)
+        total = Signal(18)   # bytes in the packet, valid on its last beat
+        m.d.comb += total.eq(Mux(nbytes[3], (index + 1) << 3, Cat(nbytes[:3], index)))
         count = _field(header_now, _SPANS["count"])
         is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
         bad_blocks = straddle_new | short_new | (nxt_new != total) | (blocks_new != count)
