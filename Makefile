@@ -36,10 +36,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n $(JOBS)
+	$(BIN)/pytest -n $(JOBS) --dist worksteal
 
 test-all: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) -m ''
+	$(BIN)/pytest -n $(JOBS) --dist worksteal -m ''
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
