@@ -131,13 +131,15 @@ class XgmiiRxCore(wiring.Component):
                 m.d.sync += [in_frame.eq(0), first_col.eq(0), fin_runt.eq(runt),
                              fin_giant.eq(too_long), fin_ctrl.eq(0)]
                 with m.If(n > FCS_BYTES):
-                    # the terminate column still carries n-4 frame bytes
-                    with m.If(pend_valid & ~too_long):
+                    # the terminate column still carries n-4 frame bytes (forwarded unless
+                    # the frame is already a giant; one that becomes a giant here is
+                    # flagged on its last beat)
+                    with m.If(pend_valid & ~giant):
                         emit(0xFF)
-                    with m.If(~too_long):
+                    with m.If(~giant):
                         m.d.sync += pend.eq(d)
                     m.d.sync += [fin_keep.eq(n - FCS_BYTES), pend_valid.eq(1)]
-                    went_out = emitted | (pend_valid & ~too_long)
+                    went_out = emitted | (pend_valid & ~giant)
                 with m.Else():
                     m.d.sync += fin_keep.eq(n + LANES - FCS_BYTES)
                     went_out = emitted
