@@ -11,8 +11,12 @@ The flow looks like a Nasdaq day cut around the open (ITCH 5.0 §3, §4.1):
 * then System Events ``M``, ``E`` and ``C`` (end of messages).
 
 Prices sit a few ticks either side of a per-symbol mid that random-walks on
-the one-cent grid (Price(4), 100 = $0.01), bids below and asks above it;
-sizes are mostly round lots. Some symbols are much busier than others.
+the one-cent grid (Price(4), 100 = $0.01), bids below and asks above it.
+As on Nasdaq's displayed book, a side never reaches the other: a new or
+replaced bid is kept at least a tick below the best ask, and an ask a tick
+above the best bid (redrawn a few ticks behind it when the mid has walked
+through the other side), so the book is never locked or crossed. Sizes are
+mostly round lots. Some symbols are much busier than others.
 Timestamps and order references only rise, as Nasdaq's do; match numbers
 rise too. The live book is held near a target size, so long flows stay
 balanced. The same seed and parameters always give the same bytes.
@@ -106,6 +110,9 @@ class FlowGenerator:
         weights = [1 / (rank ** 0.8) for rank in range(1, config.symbols + 1)]
         self.busy = self.rng.choices(range(1, config.symbols + 1), weights, k=4096)
         self.orders: dict[int, list] = {}   # ref → [locate, side, price, shares, index]
+        # per locate, live orders per price: bids and asks (keeps the book uncrossed)
+        self.levels = {66: [{} for _ in range(config.symbols + 1)],
+                       83: [{} for _ in range(config.symbols + 1)]}
         self.live: list[int] = []           # live refs, for O(1) random picks
         self.next_ref = 1000 + self.rng.randint(0, 10_000)
         self.next_match = 1 + self.rng.randint(0, 10_000)
@@ -162,6 +169,7 @@ class FlowGenerator:
         gaps = [1 + int(rng.expovariate(1 / cfg.mean_gap_ns)) for _ in range(4096)]
         ticks = [100 * (1 + int(rng.expovariate(1 / 3))) for _ in range(1024)]
         orders, live, drop = self.orders, self.live, self._drop
+        inside, rest, leave = self._inside, self._rest, self._leave
         pack_a, pack_f = fast.packer("A"), fast.packer("F")
         pack_e, pack_c, pack_x = fast.packer("E"), fast.packer("C"), fast.packer("X")
         pack_d, pack_u = fast.packer("D"), fast.packer("U")
@@ -195,10 +203,15 @@ class FlowGenerator:
                 next_ref += 1 + int(rnd() * 4)
                 shares = sizes[int(rnd() * n_sizes)]
                 if rnd() < 0.5:
-                    side, price = 66, max(100, m - ticks[int(rnd() * 1024)])  # B
+                    side, price = 66, m - ticks[int(rnd() * 1024)]  # B
                 else:
                     side, price = 83, m + ticks[int(rnd() * 1024)]  # S
+                price = inside(locate, side, price, ticks[int(rnd() * 1024)])
+                if not price:  # no room below the best ask: the add joins the asks
+                    side = 83
+                    price = inside(locate, side, m + ticks[int(rnd() * 1024)], 100)
                 orders[ref] = [locate, side, price, shares, n_live]
+                rest(locate, side, price)
                 live.append(ref)
                 if kind == _A:
                     yield ts, pack_a(locate, 0, hi, lo, ref, side, shares, stocks[locate], price)
@@ -217,16 +230,21 @@ class FlowGenerator:
                     live[o[4]] = last
                     orders[last][4] = o[4]
                 del orders[ref]
+                leave(locate, side, price)
                 yield ts, pack_d(locate, 0, hi, lo, ref)
             elif kind == _U:
                 new_ref = next_ref
                 next_ref += 1 + int(rnd() * 4)
                 m = mid[locate]
-                new_price = (max(100, m - ticks[int(rnd() * 1024)]) if side == 66 else
-                             m + ticks[int(rnd() * 1024)])
-                new_shares = sizes[int(rnd() * n_sizes)]
                 drop(ref)
+                leave(locate, side, price)
+                new_price = inside(locate, side, m - ticks[int(rnd() * 1024)] if side == 66 else
+                                   m + ticks[int(rnd() * 1024)], ticks[int(rnd() * 1024)])
+                if not new_price:  # no room below the best ask: stay at the lowest tick
+                    new_price = 100
+                new_shares = sizes[int(rnd() * n_sizes)]
                 orders[new_ref] = [locate, side, new_price, new_shares, len(live)]
+                rest(locate, side, new_price)
                 live.append(new_ref)
                 yield ts, pack_u(locate, 0, hi, lo, ref, new_ref, new_shares, new_price)
             elif kind == _X:
@@ -238,6 +256,7 @@ class FlowGenerator:
                 if executed >= shares:
                     executed = shares
                     drop(ref)
+                    leave(locate, side, price)
                 else:
                     o[3] = shares - executed
                 match = next_match
@@ -248,6 +267,37 @@ class FlowGenerator:
                     printable = 89 if rnd() < 0.9 else 78  # Y / N
                     yield ts, pack_c(locate, 0, hi, lo, ref, executed, match, printable, price)
         self.ts, self.next_ref, self.next_match = ts, next_ref, next_match
+
+    def _inside(self, locate: int, side: int, price: int, behind: int) -> int:
+        """``price``, or ``behind`` away from the other side's best if it would reach it.
+
+        0 when a bid has no room below the best ask.
+        """
+        if side == 66:
+            asks = self.levels[83][locate]
+            if asks:
+                best = min(asks)
+                if price >= best:
+                    price = best - behind
+            return price if price >= 100 else 0
+        bids = self.levels[66][locate]
+        if bids:
+            best = max(bids)
+            if price <= best:
+                price = best + behind
+        return price
+
+    def _rest(self, locate: int, side: int, price: int) -> None:
+        levels = self.levels[side][locate]
+        levels[price] = levels.get(price, 0) + 1
+
+    def _leave(self, locate: int, side: int, price: int) -> None:
+        levels = self.levels[side][locate]
+        left = levels[price] - 1
+        if left:
+            levels[price] = left
+        else:
+            del levels[price]
 
     def _drop(self, ref: int) -> None:
         """Remove a live order from the pick list in O(1) (swap with the last)."""

@@ -150,3 +150,26 @@ def test_a_million_message_flow_replays_cleanly_from_pcap_and_binaryfile(tmp_pat
         assert s.messages == 1_000_000 and s.unknown_refs == {} and s.overfills == {}
     assert results[1].sequencer.gaps == results[1].sequencer.duplicate_messages == 0
     assert list(book_records(results[0].book)) == list(book_records(results[1].book))
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_book_is_never_locked_or_crossed(seed):
+    """As on Nasdaq's displayed book, the best bid stays below the best ask after every message."""
+    book = OrderBook()
+    touched = 0
+    for raw in generate(**{**SMALL, "seed": seed}):
+        msg = itch.decode(raw)
+        book.apply(msg)
+        locate = msg.stock_locate
+        if locate:
+            bid_px, _, ask_px, _ = book.top_of_book(locate)
+            if bid_px and ask_px:
+                touched += 1
+                assert bid_px < ask_px, (msg, bid_px, ask_px)
+    assert touched > SMALL["messages"] // 2   # both sides present most of the time
+
+
+def test_requested_message_count_is_exact_when_bids_have_no_room():
+    """A bid with no room below a one-tick ask joins the asks: no message is skipped."""
+    flow = list(generate(3000, symbols=1, seed=4, orders_per_symbol=10))
+    assert len(flow) == 3000
