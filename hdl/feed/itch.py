@@ -93,6 +93,8 @@ class ItchDecoder(wiring.Component):
         last_byte = Signal(18)  # offset of its last byte
         length = Signal(16)
         started_reg = Signal()  # its first byte has arrived
+        type_reg = Signal(8)    # its first byte (the type), latched as it arrives
+        fresh_reg = Signal()    # its block index >= skip (MoldUDP64 §5 overlap)
         slot_reg = Signal(4)    # window word of the next beat (8 = past the window)
         window = [Signal(64, name=f"window{j}") for j in range(_WINDOW_WORDS)]
 
@@ -125,8 +127,9 @@ class ItchDecoder(wiring.Component):
             for lane in range(8):
                 with m.Case(lane):
                     m.d.comb += aligned.eq(flat[8 * lane:8 * (lane + _KEEP_BYTES)])
-        msg_type = aligned[:8]
-
+        # the type is latched when it arrives, so its checks come from registers
+        # (a message is >= 12 bytes: it never ends in the beat its type arrives in)
+        msg_type = type_reg
         known = Signal()
         spec_len = Signal(16)
         is_record = Signal()
@@ -137,7 +140,7 @@ class ItchDecoder(wiring.Component):
                                  is_record.eq(code in RECORD_TYPES)]
         completes = fire & ~drop & ends_here & ~overruns
         bad_length = known & (length != spec_len)
-        fresh = blk >= beat.skip
+        fresh = fresh_reg
         drop_now = Signal()
         m.d.comb += drop_now.eq(drop | (ends_here & (overruns | bad_length)))
 
@@ -207,9 +210,14 @@ class ItchDecoder(wiring.Component):
             with m.Elif(start):
                 m.d.comb += [in_msg_new.eq(1), nxt_new.eq(new_de)]
                 m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
-                             started_reg.eq(ds_here), slot_reg.eq(ds_here)]
+                             started_reg.eq(ds_here), slot_reg.eq(ds_here),
+                             fresh_reg.eq(blk_new >= beat.skip)]
                 with m.If(ds_here):
                     m.d.sync += window[0].eq(beat.data)
+                    with m.Switch(new_ds[:3]):
+                        for ln in range(8):
+                            with m.Case(ln):
+                                m.d.sync += type_reg.eq(lanes[ln])
             with m.If(last & in_msg_new & ~truncated_prefix & ~short):
                 self._count(m, "truncated")
 
@@ -227,6 +235,11 @@ class ItchDecoder(wiring.Component):
                 for j in range(_WINDOW_WORDS):
                     with m.If(slot == j):
                         m.d.sync += window[j].eq(beat.data)
+            with m.If(started & ~started_reg):  # the type arrives in this beat
+                with m.Switch(ds[:3]):
+                    for ln in range(8):
+                        with m.Case(ln):
+                            m.d.sync += type_reg.eq(lanes[ln])
             with m.If(started & ~ends_here & ~start):
                 m.d.sync += [started_reg.eq(1), slot_reg.eq(Mux(in_window, slot + 1, slot))]
 
