@@ -5,6 +5,8 @@ top-of-book records with the gateware book's model, then in the same run:
 
 - the Python model (:class:`~tick2trade.sim.model.strategy.decision.DecisionModel`)
   decides on every record (the baseline rate);
+- the gateware decision path alone runs under the C++ Verilator harness
+  (``sim/verilator/decision.py``) on the same records;
 - the gateware decision path feeding the OUCH encoder runs in the Amaranth
   simulator on the same records at line rate (no idle cycles, no
   back-pressure); its decisions are checked equal to the model's, and the
@@ -73,11 +75,18 @@ def main():
     rtl_s = time.process_time() - start
     assert run.decisions == want, "gateware and model disagree"
 
+    from tick2trade.sim.verilator.decision import run_decision_harness
+    harness = run_decision_harness(strategy, risk, glob, tops, symbols=64)
+    assert harness.decisions == want, "Verilator harness and model disagree"
+
     sent = [i for i, d in enumerate(want) if d.reason.value == 0]
     print(f"decisions: {len(want):,} ({len(sent):,} sent), equal in model and gateware")
     print(f"model:     {len(tops) / model_s:>12,.0f} records/s  (baseline)")
     print(f"simulator: {len(tops) / rtl_s:>12,.0f} records/s  "
           f"({model_s / rtl_s:.4f}x the model)")
+    print(f"verilator: {len(tops) / harness.wall_seconds:>12,.0f} records/s  "
+          f"({model_s / harness.wall_seconds:.2f}x the model; C++ loop wall time, "
+          f"build {harness.build_seconds:.0f} s)")
     print(f"gateware:  {run.total_cycles:,} cycles for {len(tops):,} records "
           f"({run.total_cycles / len(tops):.1f} cycles per record at line rate, "
           f"{156.25e6 / (run.total_cycles / len(tops)):,.0f} records/s at 156.25 MHz)")
