@@ -162,6 +162,8 @@ def run_book_harness(params: BookParams, subscriptions, records, *, idle_percent
             cell, at = _unpack_words(l_shape, readback, at)
             cells.append(cell)
         ask = addr & 1
+        run.outside[addr >> 1] = (run.outside.get(addr >> 1, 0) + side["low"] + side["high"]
+                                  + side["off_grid"])
         order = range(params.window) if ask else reversed(range(params.window))
         levels = []
         for i in order:

