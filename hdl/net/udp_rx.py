@@ -247,19 +247,30 @@ class UdpRx(wiring.Component):
                      header_beat.eq(last_header_beat), shift.eq(header_len[0:3])]
         port_hit = Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
                          for p in range(len(cfg.port_valid)))).any()
+        # checks on IPv4 fields (complete a beat before the UDP header ends) are flags
+        # registered a cycle early, so the priority chain below reads flip-flops
+        not_ipv4 = Signal()
+        fragment = Signal()
+        not_udp = Signal()
+        ip_short = Signal()
+        m.d.sync += [
+            not_ipv4.eq((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)),
+            fragment.eq((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0),
+            not_udp.eq(ip_proto != IPPROTO_UDP),
+            ip_short.eq(ip_total < ip_header_bytes + UDP_HEADER_LEN),
+        ]
         reason = Signal(Drop)
         with m.If(~mac_ok):
             m.d.sync += reason.eq(Drop.DST_MAC)
-        with m.Elif((ethertype != ETHERTYPE_IPV4) | (vihl[4:8] != 4) | (ihl < 5)):
+        with m.Elif(not_ipv4):
             m.d.sync += reason.eq(Drop.NOT_IPV4)
         with m.Elif(cfg.check_ip_checksum & ~csum_ok):
             m.d.sync += reason.eq(Drop.IP_CHECKSUM)
-        with m.Elif((ip_frag & (IP_FLAG_MF | IP_FRAG_MASK)) != 0):
+        with m.Elif(fragment):
             m.d.sync += reason.eq(Drop.FRAGMENTS)
-        with m.Elif(ip_proto != IPPROTO_UDP):
+        with m.Elif(not_udp):
             m.d.sync += reason.eq(Drop.NOT_UDP)
-        with m.Elif((ip_total < ip_header_bytes + UDP_HEADER_LEN) | (udp_len <= UDP_HEADER_LEN)
-                    | (udp_len > ip_payload_len)):
+        with m.Elif(ip_short | (udp_len <= UDP_HEADER_LEN) | (udp_len > ip_payload_len)):
             m.d.sync += reason.eq(Drop.BAD_LENGTH)
         with m.Elif(~port_hit):
             m.d.sync += reason.eq(Drop.DST_PORT)
