@@ -2,15 +2,16 @@
 
 Each function returns the 1-bit "this Enter/Replace fails the rule" from the
 checked order ``o`` (:class:`~tick2trade.hdl.strategy.layouts.Intent`) and
-the context ``c`` (:class:`RuleContext`) the risk block builds; the
-products come from its pipelined multipliers. Cancels are never checked.
+the values ``c`` (:class:`RuleContext`) that :class:`~tick2trade.hdl.risk.risk.InlineRisk`
+prepares over its pipeline, so that every rule is one compare in one cycle.
+Cancels are never checked.
 """
 
 from dataclasses import dataclass
 
 from amaranth.hdl import Mux, Value
 
-from ..strategy.layouts import OrderKind, Side
+from ..strategy.layouts import Side
 from .layouts import Reason
 
 __all__ = ["RuleContext", "RULES"]
@@ -18,16 +19,17 @@ __all__ = ["RuleContext", "RULES"]
 
 @dataclass
 class RuleContext:
-    """Values the rules read: the slot's limits and state, the globals, and products."""
+    """Values the rules read (each a register of the risk pipeline, or a port)."""
 
     params: Value          # RiskParams of the slot
     glob: Value            # RiskGlobal
     state: Value           # SymbolState of the slot
-    mid: Value             # (bid_px + ask_px) // 2 of the triggering record
     killed: Value          # host kill switch or tripped latch
-    gross: Value           # price × shares over all resting orders
+    distance: Value        # abs(price - mid), mid = (bid_px + ask_px) // 2 of the record
     notional: Value        # price × shares of the order
-    replaced: Value        # price × shares of the order a Replace replaces (else 0)
+    slack_buy: Value       # max_position - (open shares of the side + shares), signed
+    slack_sell: Value      # (open shares of the side + shares) - max_position, signed
+    room: Value            # max_gross_notional - gross + replaced notional, signed
     new_window: Value      # the order would open a new rate window
     window_count: Value    # orders sent in the current rate window
 
@@ -45,8 +47,7 @@ def max_shares(o, c):
 
 
 def fat_finger(o, c):
-    distance = Mux(o.price >= c.mid, o.price - c.mid, c.mid - o.price)
-    return distance > c.params.fat_finger_band
+    return c.distance > c.params.fat_finger_band
 
 
 def max_notional(o, c):
@@ -54,15 +55,14 @@ def max_notional(o, c):
 
 
 def position(o, c):
-    held = Mux(o.side == Side.BUY, c.state.position, -c.state.position)
-    q_live = Mux(o.side == Side.BUY, c.state.buy.live, c.state.sell.live)
-    q_shares = Mux(o.side == Side.BUY, c.state.buy.shares, c.state.sell.shares)
-    open_shares = Mux(q_live & (o.kind != OrderKind.REPLACE), q_shares, 0)
-    return (held + open_shares + o.shares) > c.params.max_position
+    """BUY: ``position + open + shares > max`` ⇔ ``position > slack_buy``; SELL mirrored."""
+    return Mux(o.side == Side.BUY, c.state.position > c.slack_buy,
+               c.state.position < c.slack_sell)
 
 
 def gross_notional(o, c):
-    return (c.gross - c.replaced + c.notional) > c.glob.max_gross_notional
+    """``gross - replaced + notional > max_gross`` ⇔ ``notional > room``."""
+    return c.notional > c.room
 
 
 def rate(o, c):
@@ -83,3 +83,8 @@ RULES = (
     (Reason.SELF_TRADE, self_trade),
 )
 assert [r.value for r, _ in RULES] == list(range(1, len(Reason)))
+
+#: the stage (cycles after the order is presented) at which each rule's inputs are ready
+RULE_STAGE = {Reason.KILL: 0, Reason.DISABLED: 0, Reason.MAX_SHARES: 0, Reason.SELF_TRADE: 0,
+              Reason.FAT_FINGER: 1, Reason.RATE: 1, Reason.MAX_NOTIONAL: 2,
+              Reason.POSITION: 2, Reason.GROSS_NOTIONAL: 3}

@@ -34,11 +34,13 @@ from .layouts import (
     executed_stream,
     order_stream,
 )
-from .quoter import Quoter
+from .quoter import QUOTER_LATENCY, Quoter
 from .taker import TAKER_LATENCY, ImbalanceTaker
 
 __all__ = ["DecisionPath", "POSITION_SHAPE", "FIRST_ORDER_CYCLES", "NEXT_ORDER_CYCLES",
            "IDLE_RECORD_CYCLES", "UNSUBSCRIBED_RECORD_CYCLES"]
+
+assert QUOTER_LATENCY <= TAKER_LATENCY  # both decide in the same window
 
 #: a slot's position, signed shares (the ``position`` field of ``SymbolState``)
 POSITION_SHAPE = SymbolState.as_shape()["position"].shape

@@ -15,11 +15,19 @@ from ..book.layouts import TopOfBook
 from .layouts import Intent, OrderKind, QuoteState, Side, StrategyParams, Tif
 from .taker import both_sides, spread_ok
 
-__all__ = ["Quoter"]
+__all__ = ["Quoter", "QUOTER_LATENCY"]
+
+
+#: cycles from stable inputs to valid intents (targets, then their distance, registered)
+QUOTER_LATENCY = 2
 
 
 class Quoter(wiring.Component):
-    """Combinational: the quoter's buy and sell orders for the record on ``tob``."""
+    """The quoter's buy and sell orders for the record on ``tob``.
+
+    Inputs must stay stable for :data:`QUOTER_LATENCY` cycles; the intents
+    are then valid (``valid`` low: no order for that side).
+    """
 
     tob: In(TopOfBook)
     params: In(StrategyParams)
@@ -41,12 +49,14 @@ class Quoter(wiring.Component):
             (self.sell, self.sell_intent, Side.SELL, ~sell_sum[32], sell_sum[:32]),
         )
         for q, i, side, in_range, target_value in sides:
-            target = Signal(32, name=f"target_{side.name.lower()}")
-            has_target = Signal(name=f"has_target_{side.name.lower()}")
-            m.d.comb += [target.eq(target_value), has_target.eq(quoting & in_range)]
-            moved = Signal(name=f"moved_{side.name.lower()}")
+            name = side.name.lower()
+            # cycle 1: the target; cycle 2: how far the resting order is from it
+            target = Signal(32, name=f"target_{name}")
+            has_target = Signal(name=f"has_target_{name}")
+            m.d.sync += [target.eq(target_value), has_target.eq(quoting & in_range)]
+            moved = Signal(name=f"moved_{name}")
             distance = Mux(target >= q.price, target - q.price, q.price - target)[:32]
-            m.d.comb += moved.eq(distance >= p.requote)
+            m.d.sync += moved.eq(distance >= p.requote)
             m.d.comb += [i.side.eq(side), i.tif.eq(Tif.DAY), i.quoter.eq(1),
                          i.shares.eq(p.quoter_size), i.price.eq(target)]
             with m.If(p.quoter_enabled):

@@ -33,8 +33,9 @@ def spread_ok(tob, max_spread):
 class ImbalanceTaker(wiring.Component):
     """The taker's decision for the record on ``tob``.
 
-    Inputs must stay stable for :data:`TAKER_LATENCY` cycles; ``intent`` is
-    then valid (``intent.valid`` low: no order). ``fired``/``last_trigger_ts``
+    Inputs must stay stable for :data:`TAKER_LATENCY` cycles (the arming
+    conditions are registered in the first); ``intent`` is then valid
+    (``intent.valid`` low: no order). ``fired``/``last_trigger_ts``
     are the slot's cooldown state. The three products are pipelined
     (:class:`PipelinedMultiplier`); ``total`` must be the registered
     ``bid_qty + ask_qty``.
@@ -56,10 +57,11 @@ class ImbalanceTaker(wiring.Component):
         m.d.comb += [bid_den.a.eq(t.bid_qty), bid_den.b.eq(p.den),
                      ask_den.a.eq(t.ask_qty), ask_den.b.eq(p.den),
                      num_total.a.eq(self.total), num_total.b.eq(p.num)]
+        # registered in the first cycle, while the products are computed
         cooled = Signal()
         m.d.comb += cooled.eq(~self.fired | (t.ts >= self.last_trigger_ts + p.cooldown_ns))
         armed = Signal()
-        m.d.comb += armed.eq(p.taker_enabled & both_sides(t) & spread_ok(t, p.taker_max_spread)
+        m.d.sync += armed.eq(p.taker_enabled & both_sides(t) & spread_ok(t, p.taker_max_spread)
                              & cooled)
         buy = bid_den.product > num_total.product
         sell = ask_den.product > num_total.product

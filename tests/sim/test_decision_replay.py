@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import itch_pcaps
 
+from tick2trade.hdl.strategy.decision import FIRST_ORDER_CYCLES
 from tick2trade.host.cli import main
 from tick2trade.sim.model.decision_config import (
     DecisionConfig,
@@ -131,8 +132,8 @@ def test_rtl_engine_gives_the_same_lines_plus_cycles(tmp_path):
     cycles = [line.pop("cycles") for line in rtl]
     assert rtl == model and model
     first = [c for line, c in zip(model, cycles, strict=True) if line["verdict"] == "sent"]
-    # the first order of a record: decision path (11) + the encoder's first beat (1)
-    assert min(first) == 12
+    # the first order of a record: the decision path's fixed cost + the encoder's first beat
+    assert min(first) == FIRST_ORDER_CYCLES + 1
 
 
 def test_subscribe_by_symbol_name_and_unknown_symbol(tmp_path):

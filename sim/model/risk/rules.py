@@ -30,7 +30,7 @@ class Context:
     rate_orders: int
     rate_window_ns: int
     window_open: bool       # a rate window started ...
-    window_start: int       # ... at this ITCH time
+    window_end: int         # ... and ends at this ITCH time (its start + rate_window_ns)
     window_count: int       # orders sent in it
 
 
@@ -51,7 +51,7 @@ def replaced_notional(i: Intent, s: SymbolState) -> int:
 
 def new_window(c: Context) -> bool:
     """The order opens a new rate window (none yet, or the last one is over)."""
-    return not c.window_open or c.ts >= c.window_start + c.rate_window_ns
+    return not c.window_open or c.ts >= c.window_end
 
 
 def kill(i, c):

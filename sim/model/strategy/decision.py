@@ -77,7 +77,7 @@ class DecisionModel:
                                  rate_window_ns=1))
         self.tripped = False
         self.gross = 0
-        self.window_open, self.window_start, self.window_count = False, 0, 0
+        self.window_open, self.window_end, self.window_count = False, 0, 0
         self.next_token = 1
         self.counters = Counter(dict.fromkeys(COUNTERS, 0))
 
@@ -144,7 +144,7 @@ class DecisionModel:
                       ts=tob.ts, killed=bool(g.kill) or self.tripped, gross=self.gross,
                       max_gross_notional=g.max_gross_notional, rate_orders=g.rate_orders,
                       rate_window_ns=g.rate_window_ns, window_open=self.window_open,
-                      window_start=self.window_start, window_count=self.window_count)
+                      window_end=self.window_end, window_count=self.window_count)
         reason = first_failure(i, ctx)
         q = st.quote(i.side)
         token = orig = 0
@@ -157,7 +157,8 @@ class DecisionModel:
             if i.kind != OrderKind.CANCEL:
                 token = self._take_token()
                 if new_window(ctx):
-                    self.window_open, self.window_start, self.window_count = True, tob.ts, 0
+                    self.window_open, self.window_count = True, 0
+                    self.window_end = tob.ts + self.globals.rate_window_ns
                 self.window_count += 1
             if i.quoter:
                 self._rest(st, i, token)
