@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 
 from tick2trade.proto.ouch import ALPHA, CHAR, PRICE, UINT, Direction, message
 from tick2trade.sim.venue.config import DropCopyConfig, SoupConfig
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import Executed, Fill
-from tick2trade.sim.venue.soup_server import SequencedStream, SoupConnection, SoupServer
+from tick2trade.sim.venue.soup_server import (
+    EngineSoupService,
+    SequencedStream,
+    SoupConnection,
+    SoupServer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def decode(payload: bytes) -> DropCopyExecution:
     return DropCopyExecution.decode(payload)
 
 
-class DropCopy:
+class DropCopy(EngineSoupService):
     """The drop-copy port: subscribes to the engine, serves one replayable stream."""
 
     def __init__(self, config: DropCopyConfig, engine: MatchingEngine, *,
@@ -90,29 +94,6 @@ class DropCopy:
             on_message=self._on_message, host=host, port=config.port,
             heartbeat_interval=soup.heartbeat_interval, idle_timeout=soup.idle_timeout,
             login_timeout=soup.login_timeout, max_packet_length=soup.max_packet_length)
-        self._unsubscribe: Callable[[], None] | None = None
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def start(self) -> None:
-        """Subscribe to the engine and open the port."""
-        await self._start()
-
-    async def stop(self) -> None:
-        """Close the port; the stream is kept."""
-        await self._stop()
-
-    async def _start(self) -> None:
-        self._unsubscribe = self.engine.subscribe(self._on_events)
-        await self.server.start()
-
-    async def _stop(self) -> None:
-        await self.server.stop()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
     def end_of_day(self) -> None:
         """End of Session to every client; the stream takes no more messages."""

@@ -77,7 +77,12 @@ from tick2trade.sim.venue.ouch_dialects import (
     Refusal,
     Replace,
 )
-from tick2trade.sim.venue.soup_server import SequencedStream, SoupConnection, SoupServer
+from tick2trade.sim.venue.soup_server import (
+    EngineSoupService,
+    SequencedStream,
+    SoupConnection,
+    SoupServer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +108,7 @@ class Account:
         self.entry_enabled = True
 
 
-class OuchPort:
+class OuchPort(EngineSoupService):
     """An OUCH 4.2 / 5.0 order port (see module docstring)."""
 
     def __init__(self, config: OuchPortConfig, engine: MatchingEngine, *,
@@ -127,31 +132,8 @@ class OuchPort:
             max_packet_length=soup.max_packet_length)
         self._pending: OrderInfo | None = None   # info of the Enter/Replace being processed
         self._cause: Any = None                  # neutral request being processed
-        self._unsubscribe: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def start(self) -> None:
-        """Subscribe to the engine and open the TCP port."""
-        await self._start()
-
-    async def stop(self) -> None:
-        """Close the port and every connection; accounts and streams are kept."""
-        await self._stop()
-
-    async def _start(self) -> None:
-        self._unsubscribe = self.engine.subscribe(self._on_events)
-        await self.server.start()
-
-    async def _stop(self) -> None:
-        await self.server.stop()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
     def end_of_day(self) -> None:
         """System Event ``E`` to every account, then End of Session (SoupBinTCP §2.6)."""

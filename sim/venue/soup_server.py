@@ -33,9 +33,13 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tick2trade.proto import soupbintcp as soup
 from tick2trade.proto.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from tick2trade.sim.venue.engine import MatchingEngine
 
 log = logging.getLogger(__name__)
 
@@ -325,3 +329,41 @@ class SoupServer:
 
 class _Framing(Exception):
     """The byte stream has lost its framing; the connection must close."""
+
+
+class EngineSoupService:
+    """A SoupBinTCP port fed by the matching engine's events (STYLE §11: one lifecycle).
+
+    Subclasses build ``self.server`` (a :class:`SoupServer`) and
+    ``self.engine`` in ``__init__`` and implement ``_on_events``; the public
+    ``start()``/``stop()`` are not overridden: extra work goes in
+    ``_start()``/``_stop()``, which call up.
+    """
+
+    server: SoupServer
+    engine: MatchingEngine
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        """Subscribe to the engine and open the TCP port."""
+        await self._start()
+
+    async def stop(self) -> None:
+        """Close the port and every connection; streams are kept for replay."""
+        await self._stop()
+
+    async def _start(self) -> None:
+        self._unsubscribe = self.engine.subscribe(self._on_events)
+        await self.server.start()
+
+    async def _stop(self) -> None:
+        await self.server.stop()
+        unsubscribe, self._unsubscribe = getattr(self, "_unsubscribe", None), None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _on_events(self, events) -> None:
+        raise NotImplementedError
