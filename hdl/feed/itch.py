@@ -209,15 +209,6 @@ class ItchDecoder(wiring.Component):
                 self._count(m, "malformed")
             with m.Elif(start):
                 m.d.comb += [in_msg_new.eq(1), nxt_new.eq(new_de)]
-                m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
-                             started_reg.eq(ds_here), slot_reg.eq(ds_here),
-                             fresh_reg.eq(blk_new >= beat.skip)]
-                with m.If(ds_here):
-                    m.d.sync += window[0].eq(beat.data)
-                    with m.Switch(new_ds[:3]):
-                        for ln in range(8):
-                            with m.Case(ln):
-                                m.d.sync += type_reg.eq(lanes[ln])
             with m.If(last & in_msg_new & ~truncated_prefix & ~short):
                 self._count(m, "truncated")
 
@@ -242,6 +233,18 @@ class ItchDecoder(wiring.Component):
                             m.d.sync += type_reg.eq(lanes[ln])
             with m.If(started & ~ends_here & ~start):
                 m.d.sync += [started_reg.eq(1), slot_reg.eq(Mux(in_window, slot + 1, slot))]
+            # a new message's registers load on any start (timing: not gated by the
+            # length checks; when those drop the packet, ``in_msg`` stays low)
+            with m.If(start):
+                m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
+                             started_reg.eq(ds_here), slot_reg.eq(ds_here),
+                             fresh_reg.eq(blk_new >= beat.skip)]
+                with m.If(ds_here):
+                    m.d.sync += window[0].eq(beat.data)
+                    with m.Switch((lane + 2)[:3]):
+                        for ln in range(8):
+                            with m.Case(ln):
+                                m.d.sync += type_reg.eq(lanes[ln])
 
         # ---- record fields from the latched message, by type ---------------
         rec = self.o.payload
