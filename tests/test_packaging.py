@@ -20,6 +20,13 @@ def test_wheel_has_only_tick2trade_top_level(tmp_path):
     assert top == {"tick2trade"}
     for sub in ("proto", "hdl", "host", "sim"):
         assert f"tick2trade/{sub}/__init__.py" in names
+    tracked = subprocess.run(["git", "ls-files", "proto", "hdl", "host", "sim"], cwd=root,
+                             capture_output=True, text=True)
+    if tracked.returncode:
+        pytest.skip("not a git checkout: cannot list the package's source files")
+    sources = {s for s in tracked.stdout.split() if not s.endswith(".py")}
+    missing = {s for s in sources if f"tick2trade/{s}" not in names}
+    assert not missing, f"package data left out of the wheel: {sorted(missing)}"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "t2t = tick2trade.host.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
