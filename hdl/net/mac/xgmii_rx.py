@@ -71,13 +71,13 @@ class XgmiiRxCore(wiring.Component):
         fin_ctrl = Signal()
 
         out = self.o.payload
-        m.d.sync += self.o.valid.eq(0)
+        # every beat carries ``pend`` and ``stamp``: load them each cycle (no enable fanout)
+        m.d.sync += [self.o.valid.eq(0), out.data.eq(pend), out.timestamp.eq(stamp)]
 
         def emit(keep, last=0, error=0):
             m.d.sync += [
-                self.o.valid.eq(1), out.data.eq(pend), out.keep.eq(keep),
-                out.first.eq(~emitted), out.last.eq(last), out.error.eq(error),
-                out.timestamp.eq(stamp), emitted.eq(1),
+                self.o.valid.eq(1), out.keep.eq(keep),
+                out.first.eq(~emitted), out.last.eq(last), out.error.eq(error), emitted.eq(1),
             ]
 
         def bump(name):
