@@ -237,15 +237,18 @@ class DecisionPath(wiring.Component):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
                 m.next = "EXEC_READ"
             with m.State("EXEC_READ"):
-                m.next = "EXEC_WRITE"
+                m.next = "EXEC_LOAD"
                 with m.If(~hit):
                     m.next = "IDLE"
+            with m.State("EXEC_LOAD"):  # the row registered before the add (EBR output timing)
+                m.d.sync += st.eq(str_.data)
+                m.next = "EXEC_WRITE"
             with m.State("EXEC_WRITE"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(str_.data)]
+                m.d.comb += [stw.en.eq(1), stw.data.eq(st)]
                 with m.If(ex.side == Side.BUY):
-                    m.d.comb += stw.data.position.eq(str_.data.position + ex.shares)
+                    m.d.comb += stw.data.position.eq(st.position + ex.shares)
                 with m.Else():
-                    m.d.comb += stw.data.position.eq(str_.data.position - ex.shares)
+                    m.d.comb += stw.data.position.eq(st.position - ex.shares)
                 m.next = "IDLE"
             with m.State("LOOKUP"):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
