@@ -9,7 +9,7 @@ semantics are those of :mod:`.builder` and :class:`.registers.Access`.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Signal
+from amaranth.hdl import Array, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -58,9 +58,12 @@ class CsrBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        r_data = self._r_data = Signal(WORD_BITS)
-        hit = self._hit = Signal()
-        m.d.sync += [bus.r_data.eq(r_data), bus.error.eq((bus.r_stb | bus.w_stb) & ~hit)]
+        hit = Signal()
+        self._entries = []
+        # reads take two cycles (a decode and a 100-way mux in one cycle miss 156.25 MHz
+        # on ECP5); ``error`` is delayed to match
+        refused = Signal()
+        m.d.sync += [refused.eq((bus.r_stb | bus.w_stb) & ~hit), bus.error.eq(refused)]
 
         for placed in self.regmap.registers:
             reg = placed.register
@@ -85,6 +88,7 @@ class CsrBank(wiring.Component):
                         m.d.sync += shadow.eq(bits)
                     self._words(m, placed, read=shadow, first=bits)
 
+        commits = []
         for placed in self.regmap.tables:
             table = placed.table
             port = self.port(f"table.{table.name}")
@@ -95,17 +99,46 @@ class CsrBank(wiring.Component):
                 part = staged[WORD_BITS * i:WORD_BITS * (i + 1)]
                 self._word(m, addr, read=part, write=part)
             m.d.sync += port.en.eq(0)
-            in_range = bus.w_data < table.depth  # a row past the end is refused
-            with m.If(bus.addr == placed.commit_addr):
-                m.d.comb += hit.eq(bus.r_stb | in_range)
-                with m.If(bus.r_stb):
-                    m.d.comb += r_data.eq(index)
-                with m.If(bus.w_stb & in_range):
-                    m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
-                                 port.data.eq(staged), port.en.eq(1)]
+            commits.append((placed.commit_addr, table, port, staged, index))
+
+        # the read mux is indexed by the registered word number: no decode before it
+        reads = [Const(0, WORD_BITS)] * (-(-self.regmap.size // WORD_BYTES))
+        for addr, read, _ in self._entries:
+            reads[addr // WORD_BYTES] = read
+        for addr, *_, index in commits:
+            reads[addr // WORD_BYTES] = index
+        # two registered stages of the read mux: 16 words per group by the low address bits,
+        # then the group (the values are those of the strobe cycle)
+        group_bits = 4
+        groups = [reads[i:i + (1 << group_bits)] for i in range(0, len(reads), 1 << group_bits)]
+        group_out = [Signal(WORD_BITS, name=f"read_group{g}") for g in range(len(groups))]
+        low = bus.addr[2:2 + group_bits]
+        for out, words in zip(group_out, groups, strict=True):
+            m.d.sync += out.eq(Array(words + [Const(0, WORD_BITS)] * ((1 << group_bits)
+                                                                     - len(words)))[low])
+        selected = Signal(range(len(groups)))
+        m.d.sync += selected.eq(bus.addr[2 + group_bits:])
+        # one parallel decode of every word (a chain of Ifs would be a long priority mux)
+        with m.Switch(bus.addr):
+            for addr, _, write in self._entries:
+                with m.Case(addr):
+                    accepted = bus.r_stb if write is None else (bus.r_stb | bus.w_stb)
+                    m.d.comb += hit.eq(accepted)
+                    if write is not None:
+                        with m.If(bus.w_stb):
+                            m.d.sync += write.eq(bus.w_data[:len(write)])
+            for addr, table, port, staged, index in commits:
+                with m.Case(addr):
+                    in_range = bus.w_data < table.depth  # a row past the end is refused
+                    m.d.comb += hit.eq(bus.r_stb | in_range)
+                    with m.If(bus.w_stb & in_range):
+                        m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
+                                     port.data.eq(staged), port.en.eq(1)]
+        m.d.sync += bus.r_data.eq(Array(group_out)[selected])
         return m
 
     def _words(self, m, placed, *, read, write=None, first=None):
+        """Every word of a register; ``first`` (if given) is read for word 0 instead."""
         for i, addr in enumerate(placed.word_addrs()):
             lo, hi = WORD_BITS * i, WORD_BITS * (i + 1)
             source = first if (first is not None and i == 0) else read
@@ -114,13 +147,4 @@ class CsrBank(wiring.Component):
 
     def _word(self, m, addr, *, read, write):
         """One bus word; a write to a word without ``write`` is refused (``error`` rises)."""
-        bus = self.bus
-        accepted = bus.r_stb if write is None else (bus.r_stb | bus.w_stb)
-        with m.If(bus.addr == addr):
-            with m.If(accepted):
-                m.d.comb += self._hit.eq(1)
-            with m.If(bus.r_stb):
-                m.d.comb += self._r_data.eq(read)
-            if write is not None:
-                with m.If(bus.w_stb):
-                    m.d.sync += write.eq(bus.w_data[:len(write)])
+        self._entries.append((addr, read, write))

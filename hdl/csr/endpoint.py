@@ -94,7 +94,15 @@ class ControlEndpoint(wiring.Component):
         opcode, tag, length = head[24:32], _lanes(head, 4, 2), _lanes(head, 6, 2)
         f_addr, f_count = _lanes(body0, 0, 4), _lanes(body0, 4, 2)      # READ / WRITE
         f_table, f_row = _lanes(body0, 0, 2), _lanes(body0, 2, 4)       # TABLE_WRITE
-        body_len = total - c.HEADER.size
+        # the opcode decoded, registered (valid from the cycle after CHECK)
+        op_read, op_write, op_table, op_subscribe = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [op_read.eq(opcode == c.Opcode.READ), op_write.eq(opcode == c.Opcode.WRITE),
+                     op_table.eq(opcode == c.Opcode.TABLE_WRITE),
+                     op_subscribe.eq(opcode == c.Opcode.SUBSCRIBE)]
+        body_len = Signal(17)         # total - header, kept with ``total`` (may wrap if short)
+        write_len_ok, row_len_ok, row_ok = Signal(), Signal(), Signal()  # set in CHECK
+        read_len_ok, subscribe_len_ok, body_short, count_ok = (Signal(), Signal(), Signal(),
+                                                               Signal())
 
         # --- the current request ---------------------------------------------------------------
         index = Signal(16)            # word number within the request
@@ -102,50 +110,51 @@ class ControlEndpoint(wiring.Component):
         reply_op = Signal(8)
         reply_fixed = Signal(48)      # the body's first 6 bytes, big-endian
         reply_len = Signal(16)        # body bytes of the reply
-        address = Signal(34)          # byte address of word ``index`` (no wrap)
-        m.d.comb += address.eq(f_addr + (index << 2))
-        in_map = Signal()
-        word_no = address[2:]
-        m.d.comb += in_map.eq((address[:2] == 0) & (address < regmap.size))
-        is_mapped = in_map & mapped.bit_select(word_no[:max(1, (size_words - 1).bit_length())], 1)
-        is_commit = in_map & commits.bit_select(word_no[:max(1, (size_words - 1).bit_length())],
-                                                1)
+        address = Signal(34)          # byte address of word ``index`` (no wrap), kept with it
+
+        def bump():
+            return [index.eq(index + 1), address.eq(address + WORD_BYTES)]
+
+        def rewind():
+            return [index.eq(0), address.eq(f_addr)]
+        # where ``address`` falls, registered (used at least a cycle after it changes)
+        in_map, is_mapped, is_commit = Signal(), Signal(), Signal()
+        word_no = address[2:2 + max(1, (size_words - 1).bit_length())]
+        inside = (address[:2] == 0) & (address < regmap.size)
+        m.d.sync += [in_map.eq(inside), is_mapped.eq(inside & mapped.bit_select(word_no, 1)),
+                     is_commit.eq(inside & commits.bit_select(word_no, 1))]
 
         # table of a TABLE_WRITE
         t_known, t_row_addr, t_commit = Signal(), Signal(16), Signal(16)
-        t_words, t_row_bytes, t_width, t_depth = Signal(8), Signal(16), Signal(16), Signal(17)
+        t_last, t_row_bytes, t_depth = Signal(8), Signal(16), Signal(17)
+        t_last_bytes, t_last_bits = Signal(32), Signal(32)
+        m.d.sync += t_known.eq(0)  # registered: body0 settles long before they are used
         with m.Switch(f_table):
             for placed in regmap.tables:
                 t = placed.table
                 with m.Case(t.table_id):
-                    m.d.comb += [t_known.eq(1), t_row_addr.eq(placed.row_addr),
-                                 t_commit.eq(placed.commit_addr), t_words.eq(t.words),
-                                 t_row_bytes.eq(t.row_bytes), t_width.eq(t.width),
-                                 t_depth.eq(t.depth)]
+                    m.d.sync += [t_known.eq(1), t_row_addr.eq(placed.row_addr),
+                                 t_commit.eq(placed.commit_addr), t_last.eq(t.words - 1),
+                                 t_row_bytes.eq(t.row_bytes), t_depth.eq(t.depth),
+                                 t_last_bytes.eq((1 << (8 * (t.row_bytes - 4 * (t.words - 1))))
+                                                 - 1),
+                                 t_last_bits.eq((1 << (t.width - 32 * (t.words - 1))) - 1)]
 
         # word generator over the received bytes from WORDS_AT (beats 1, 2, ...)
         gen_beat = Signal(range(BUFFER_BEATS + 1))
         prev = Signal(64)
         cur = Signal(64)
+        fetched = Signal(64)
         odd = Signal()
         word = Signal(32)
         m.d.comb += rx_rd.addr.eq(gen_beat)
         table_pass = Signal()         # TABLE_WRITE: 0 checks every row word, 1 writes them
         staged = Signal(32)           # row word: little-endian bytes, masked to the row
-        valid_bytes = Signal(16)
-        m.d.comb += valid_bytes.eq(Mux(t_row_bytes > (index << 2), t_row_bytes - (index << 2), 0))
-        byte_mask = Signal(32)
-        with m.Switch(valid_bytes):
-            for n in range(4):
-                with m.Case(n):
-                    m.d.comb += byte_mask.eq((1 << (8 * n)) - 1)
-            with m.Default():
-                m.d.comb += byte_mask.eq(0xFFFF_FFFF)
-        valid_bits = Signal(16)
-        m.d.comb += valid_bits.eq(Mux(t_width > (index << 5), t_width - (index << 5), 0))
-        bit_mask = Signal(32)
-        m.d.comb += bit_mask.eq(Mux(valid_bits >= 32, 0xFFFF_FFFF,
-                                    (Const(1, 33) << valid_bits[:6]) - 1))
+        fits = Signal()
+        byte_mask = Signal(32)        # registered with ``word`` (state GEN): the last row
+        bit_mask = Signal(32)         # word keeps the row's bytes, and must fit its bits
+        next_byte_mask = Mux(index == t_last, t_last_bytes, 0xFFFF_FFFF)
+        next_bit_mask = Mux(index == t_last, t_last_bits, 0xFFFF_FFFF)
         m.d.comb += staged.eq(Cat(*_be_bytes(word, 4)) & byte_mask)
 
         # reply buffer writes and streaming
@@ -160,6 +169,13 @@ class ControlEndpoint(wiring.Component):
                       *_be_bytes(reply_len, 2)]
             return Cat(*fields)
 
+        # bus accesses are requested here and issued registered (one cycle later), so the
+        # bank's address decode starts from flip-flops; replies come the cycle after that
+        req_addr, req_data = Signal(len(bus.addr)), Signal(32)
+        req_r, req_w = Signal(), Signal()
+        m.d.sync += [bus.addr.eq(req_addr), bus.w_data.eq(req_data), bus.r_stb.eq(req_r),
+                     bus.w_stb.eq(req_w)]
+
         def error(code):
             return [err_code.eq(code), reply_op.eq(c.Opcode.ERROR)]
 
@@ -170,10 +186,12 @@ class ControlEndpoint(wiring.Component):
                 with m.If(self.rx.valid):
                     n = sum(data.keep[i] for i in range(BYTES_PER_BEAT))
                     with m.If(data.first):
-                        m.d.sync += [beat_no.eq(1), too_long.eq(0), total.eq(n), head.eq(data.data)]
+                        m.d.sync += [beat_no.eq(1), too_long.eq(0), total.eq(n),
+                                     body_len.eq(n - c.HEADER.size), head.eq(data.data)]
                         m.d.comb += [rx_wr.addr.eq(0), rx_wr.data.eq(data.data), rx_wr.en.eq(1)]
                     with m.Else():
-                        m.d.sync += [beat_no.eq(beat_no + 1), total.eq(total + n)]
+                        m.d.sync += [beat_no.eq(beat_no + 1), total.eq(total + n),
+                                     body_len.eq(total + n - c.HEADER.size)]
                         with m.If(beat_no < BUFFER_BEATS):
                             m.d.comb += [rx_wr.addr.eq(beat_no), rx_wr.data.eq(data.data),
                                          rx_wr.en.eq(1)]
@@ -185,8 +203,13 @@ class ControlEndpoint(wiring.Component):
                         m.next = "CHECK"
 
             with m.State("CHECK"):  # the order of sim/model/control.handle
-                m.d.sync += [index.eq(0), reply_op.eq(opcode | 0x80), err_code.eq(0),
-                             gen_beat.eq(2), prev.eq(body0), odd.eq(0), table_pass.eq(0)]
+                m.d.sync += [*rewind(), reply_op.eq(opcode | 0x80), err_code.eq(0),
+                             gen_beat.eq(2), prev.eq(body0), odd.eq(0), table_pass.eq(0),
+                             write_len_ok.eq(body_len == 6 + (f_count << 2)),
+                             row_len_ok.eq(body_len - 6 == t_row_bytes),
+                             row_ok.eq(f_row < t_depth), read_len_ok.eq(body_len == 6),
+                             subscribe_len_ok.eq(body_len == 4), body_short.eq(body_len < 6),
+                             count_ok.eq(f_count <= c.MAX_WORDS)]
                 m.next = "DISPATCH"
                 with m.If(too_long | (total > c.MAX_DATAGRAM)):
                     m.d.sync += [*error(c.ErrorCode.TOO_LONG), head.eq(0)]
@@ -214,68 +237,74 @@ class ControlEndpoint(wiring.Component):
                             m.d.sync += error(c.ErrorCode.UNKNOWN_OPCODE)
                             m.next = "ERROR"
 
-            with m.State("DISPATCH"):
-                with m.Switch(opcode):
-                    with m.Case(c.Opcode.READ):
-                        with m.If(body_len != 6):
-                            m.d.sync += error(c.ErrorCode.BAD_LENGTH)
-                            m.next = "ERROR"
-                        with m.Elif(f_count > c.MAX_WORDS):
-                            m.d.sync += error(c.ErrorCode.TOO_LONG)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.sync += [reply_fixed.eq(Cat(f_count, f_addr)),
-                                         reply_len.eq(6 + (f_count << 2))]
-                            m.next = "READ_CHECK"
-                    with m.Case(c.Opcode.WRITE):
-                        with m.If((body_len < 6) | (body_len != 6 + (f_count << 2))):
-                            m.d.sync += error(c.ErrorCode.BAD_LENGTH)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.sync += [reply_fixed.eq(Cat(f_count, f_addr)), reply_len.eq(6)]
-                            m.next = "WRITE_NEXT"
-                    with m.Case(c.Opcode.TABLE_WRITE):
-                        with m.If(body_len < 6):
-                            m.d.sync += error(c.ErrorCode.BAD_LENGTH)
-                            m.next = "ERROR"
-                        with m.Elif(~t_known):
-                            m.d.sync += error(c.ErrorCode.BAD_TABLE)
-                            m.next = "ERROR"
-                        with m.Elif(body_len - 6 != t_row_bytes):
-                            m.d.sync += error(c.ErrorCode.BAD_LENGTH)
-                            m.next = "ERROR"
-                        with m.Elif(f_row >= t_depth):
-                            m.d.sync += error(c.ErrorCode.BAD_ROW)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.sync += [reply_fixed.eq(Cat(f_row, f_table)), reply_len.eq(6)]
-                            m.next = "TABLE_FETCH"
-                    with m.Case(c.Opcode.SUBSCRIBE):
-                        with m.If(body_len != 4):
-                            m.d.sync += error(c.ErrorCode.BAD_LENGTH)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.sync += [self.mask.eq(f_addr), reply_fixed.eq(f_addr << 16),
-                                         reply_len.eq(4)]
-                            m.d.comb += self.subscribed.eq(1)
-                            m.next = "REPLY_HEAD"
+            with m.State("DISPATCH"):  # opcode is a request (CHECK)
+                with m.If(op_read):
+                    with m.If(~read_len_ok):
+                        m.d.sync += error(c.ErrorCode.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Elif(~count_ok):
+                        m.d.sync += error(c.ErrorCode.TOO_LONG)
+                        m.next = "ERROR"
+                    with m.Else():
+                        m.d.sync += [reply_fixed.eq(Cat(f_count, f_addr)),
+                                     reply_len.eq(6 + (f_count << 2))]
+                        m.next = "READ_CHECK"
+                with m.Elif(op_write):
+                    with m.If(body_short | ~write_len_ok):
+                        m.d.sync += error(c.ErrorCode.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Else():
+                        m.d.sync += [reply_fixed.eq(Cat(f_count, f_addr)), reply_len.eq(6)]
+                        m.next = "WRITE_NEXT"
+                with m.Elif(op_table):
+                    with m.If(body_short):
+                        m.d.sync += error(c.ErrorCode.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Elif(~t_known):
+                        m.d.sync += error(c.ErrorCode.BAD_TABLE)
+                        m.next = "ERROR"
+                    with m.Elif(~row_len_ok):
+                        m.d.sync += error(c.ErrorCode.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Elif(~row_ok):
+                        m.d.sync += error(c.ErrorCode.BAD_ROW)
+                        m.next = "ERROR"
+                    with m.Else():
+                        m.d.sync += [reply_fixed.eq(Cat(f_row, f_table)), reply_len.eq(6)]
+                        m.next = "TABLE_FETCH"
+                with m.Elif(op_subscribe):
+                    with m.If(~subscribe_len_ok):
+                        m.d.sync += error(c.ErrorCode.BAD_LENGTH)
+                        m.next = "ERROR"
+                    with m.Else():
+                        m.d.sync += [self.mask.eq(f_addr), reply_fixed.eq(f_addr << 16),
+                                     reply_len.eq(4)]
+                        m.d.comb += self.subscribed.eq(1)
+                        m.next = "REPLY_HEAD"
 
             # READ: every address first, then word by word into the reply buffer
             with m.State("READ_CHECK"):
+                m.next = "READ_EVAL"
+            with m.State("READ_EVAL"):
+                m.next = "READ_CHECK"
                 with m.If(index == f_count):
-                    m.d.sync += index.eq(0)
+                    m.d.sync += rewind()
                     m.next = "READ_WORD"
                 with m.Elif(~is_mapped):
                     m.d.sync += error(c.ErrorCode.BAD_ADDRESS)
                     m.next = "ERROR"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += bump()
             with m.State("READ_WORD"):
                 with m.If(index == f_count):
                     m.next = "REPLY_HEAD"
                 with m.Else():
-                    m.d.comb += [bus.addr.eq(address), bus.r_stb.eq(1)]
-                    m.next = "READ_STORE"
+                    m.d.comb += [req_addr.eq(address), req_r.eq(1)]
+                    m.next = "READ_WAIT"
+            with m.State("READ_WAIT"):       # the access is issued (registered) now
+                m.next = "READ_WAIT2"
+            with m.State("READ_WAIT2"):      # the bank decodes; r_data next cycle
+                m.next = "READ_STORE"
             with m.State("READ_STORE"):
                 # word i at reply byte WORDS_AT + 4i: lanes 6-7 and 0-1 (i even) or 2-5 (odd)
                 at = WORDS_AT + (index << 2)
@@ -284,7 +313,7 @@ class ControlEndpoint(wiring.Component):
                 with m.If(index[0]):
                     m.d.comb += [tx_wr.data.eq(Cat(Const(0, 16), *b, Const(0, 16))),
                                  tx_wr.en.eq(0b0011_1100)]
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += bump()
                     m.next = "READ_WORD"
                 with m.Else():
                     m.d.comb += [tx_wr.data.eq(Cat(Const(0, 48), b[0], b[1])),
@@ -297,7 +326,7 @@ class ControlEndpoint(wiring.Component):
                 m.d.comb += [tx_wr.addr.eq(at[3:] + 1), tx_wr.data.eq(Cat(b[2], b[3],
                                                                           Const(0, 48))),
                              tx_wr.en.eq(0b0000_0011)]
-                m.d.sync += index.eq(index + 1)
+                m.d.sync += bump()
                 m.next = "READ_WORD"
 
             # word generator: beat ``gen_beat`` arrives; even words straddle two beats
@@ -305,45 +334,56 @@ class ControlEndpoint(wiring.Component):
                 with m.If(index == f_count):
                     m.next = "REPLY_HEAD"
                 with m.Else():
-                    m.next = "GEN"
+                    m.next = "GEN_LOAD"
             with m.State("TABLE_FETCH"):
+                m.next = "GEN_LOAD"
+            with m.State("GEN_LOAD"):         # the buffer's output, registered (slow BRAM)
+                m.d.sync += fetched.eq(rx_rd.data)
                 m.next = "GEN"
             with m.State("GEN"):
                 with m.If(~odd):
-                    m.d.sync += [cur.eq(rx_rd.data),
-                                 word.eq(Cat(_lanes(rx_rd.data, 0, 2), _lanes(prev, 6, 2)))]
+                    m.d.sync += [cur.eq(fetched),
+                                 word.eq(Cat(_lanes(fetched, 0, 2), _lanes(prev, 6, 2)))]
                 with m.Else():
                     m.d.sync += [word.eq(_lanes(cur, 2, 4)), prev.eq(cur),
                                  gen_beat.eq(gen_beat + 1)]
-                m.d.sync += odd.eq(~odd)
+                m.d.sync += [odd.eq(~odd), byte_mask.eq(next_byte_mask),
+                             bit_mask.eq(next_bit_mask)]
+                m.next = "FIT"
+            with m.State("FIT"):              # registered: the row word has no bit past the row
+                m.d.sync += fits.eq((staged & ~bit_mask) == 0)
                 m.next = "USE"
             with m.State("USE"):
-                with m.If(opcode == c.Opcode.WRITE):
+                with m.If(op_write):
                     with m.If(~in_map):
                         m.d.sync += error(c.ErrorCode.BAD_ADDRESS)
                         m.next = "ERROR"
                     with m.Else():
-                        m.d.comb += [bus.addr.eq(address), bus.w_data.eq(word), bus.w_stb.eq(1)]
-                        m.next = "WRITE_CHECK"
+                        m.d.comb += [req_addr.eq(address), req_data.eq(word), req_w.eq(1)]
+                        m.next = "WRITE_WAIT"
                 with m.Elif(~table_pass):
-                    with m.If((staged & ~bit_mask) != 0):
+                    with m.If(~fits):
                         m.d.sync += error(c.ErrorCode.BAD_ROW)
                         m.next = "ERROR"
-                    with m.Elif(index + 1 == t_words):
-                        m.d.sync += [index.eq(0), table_pass.eq(1), gen_beat.eq(2),
+                    with m.Elif(index == t_last):
+                        m.d.sync += [*rewind(), table_pass.eq(1), gen_beat.eq(2),
                                      prev.eq(body0), odd.eq(0)]
                         m.next = "TABLE_FETCH"
                     with m.Else():
-                        m.d.sync += index.eq(index + 1)
+                        m.d.sync += bump()
                         m.next = "TABLE_FETCH"
                 with m.Else():
-                    m.d.comb += [bus.addr.eq(t_row_addr + (index << 2)), bus.w_data.eq(staged),
-                                 bus.w_stb.eq(1)]
-                    with m.If(index + 1 == t_words):
+                    m.d.comb += [req_addr.eq(t_row_addr + (index << 2)), req_data.eq(staged),
+                                 req_w.eq(1)]
+                    with m.If(index == t_last):
                         m.next = "TABLE_COMMIT"
                     with m.Else():
-                        m.d.sync += index.eq(index + 1)
+                        m.d.sync += bump()
                         m.next = "TABLE_FETCH"
+            with m.State("WRITE_WAIT"):
+                m.next = "WRITE_WAIT2"
+            with m.State("WRITE_WAIT2"):
+                m.next = "WRITE_CHECK"
             with m.State("WRITE_CHECK"):
                 with m.If(bus.error):
                     with m.If(is_commit):
@@ -354,10 +394,10 @@ class ControlEndpoint(wiring.Component):
                         m.d.sync += error(c.ErrorCode.BAD_ADDRESS)
                     m.next = "ERROR"
                 with m.Else():
-                    m.d.sync += index.eq(index + 1)
+                    m.d.sync += bump()
                     m.next = "WRITE_NEXT"
             with m.State("TABLE_COMMIT"):
-                m.d.comb += [bus.addr.eq(t_commit), bus.w_data.eq(f_row), bus.w_stb.eq(1)]
+                m.d.comb += [req_addr.eq(t_commit), req_data.eq(f_row), req_w.eq(1)]
                 m.next = "REPLY_HEAD"
 
             with m.State("ERROR"):

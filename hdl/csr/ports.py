@@ -15,9 +15,9 @@ def bus_signature(addr_width: int) -> wiring.Signature:
     """The CSR bus as seen from its initiator (the control-plane endpoint).
 
     ``addr`` is a byte address of a 32-bit word. A cycle with ``w_stb`` writes
-    ``w_data``; a cycle with ``r_stb`` reads, ``r_data`` valid on the next
-    cycle. ``error`` (next cycle) flags an access to no register, or a write
-    to a read-only one.
+    ``w_data``; a cycle with ``r_stb`` reads, ``r_data`` valid two cycles
+    later. ``error`` (two cycles later too) flags an access to no register,
+    or a write to a read-only one. One access per cycle may be issued.
     """
     return wiring.Signature({
         "addr": Out(addr_width), "r_stb": Out(1), "w_stb": Out(1), "w_data": Out(32),

@@ -17,7 +17,7 @@ HASH = 0x1122_3344_5566_7788
 
 
 class BusTB:
-    """Drives the bank's bus: one access per call, result and error of the next cycle."""
+    """Drives the bank's bus: one access per call, its data and error two cycles later."""
 
     def __init__(self, ctx, bank):
         self.ctx, self.bus = ctx, bank.bus
@@ -28,6 +28,7 @@ class BusTB:
         ctx.set(bus.r_stb, 1)
         await ctx.tick()
         ctx.set(bus.r_stb, 0)
+        await ctx.tick()  # r_data and error two cycles after the strobe
         return ctx.get(bus.r_data), ctx.get(bus.error)
 
     async def write(self, addr: int, word: int) -> int:
@@ -37,6 +38,7 @@ class BusTB:
         ctx.set(bus.w_stb, 1)
         await ctx.tick()
         ctx.set(bus.w_stb, 0)
+        await ctx.tick()
         return ctx.get(bus.error)
 
     async def read_value(self, placed) -> int:
@@ -52,7 +54,7 @@ class BusTB:
             assert not await self.write(addr, (value >> (32 * i)) & 0xFFFF_FFFF)
 
 
-def simulate(bank, body):
+def simulate(bank, body, watch=None):
     sim = Simulator(bank)
     sim.add_clock(1e-8)
 
@@ -60,6 +62,8 @@ def simulate(bank, body):
         await body(ctx, BusTB(ctx, bank))
 
     sim.add_testbench(tb)
+    if watch is not None:
+        sim.add_testbench(watch, background=True)
     sim.run()
 
 
@@ -158,12 +162,17 @@ def test_table_row_commit(row, enabled, shares, notional, band, position):
         port = bank.port("table.risk")
         await tb.write_value(rows, value)
         assert ctx.get(port.en) == 0          # staged only
-        assert not await tb.write(placed.commit_addr, row)
+        ctx.set(bank.bus.addr, placed.commit_addr)
+        ctx.set(bank.bus.w_data, row)
+        ctx.set(bank.bus.w_stb, 1)
+        await ctx.tick()
+        ctx.set(bank.bus.w_stb, 0)
         assert ctx.get(port.en) == 1
         assert ctx.get(port.addr) == row
         assert {name: ctx.get(getattr(port.data, name)) for name in fields} == fields
         await ctx.tick()
         assert ctx.get(port.en) == 0          # one write per commit
+        assert ctx.get(bank.bus.error) == 0
         assert await tb.read(placed.commit_addr) == (row, 0)
 
     simulate(bank, body)
@@ -208,13 +217,15 @@ def test_bank_matches_register_file_model(seed):
                     assert error == 0, hex(addr)
                 except ControlError:
                     assert error == 1, hex(addr)
-                for placed in regmap.tables:
-                    port = bank.port(f"table.{placed.table.name}")
-                    if ctx.get(port.en):
-                        committed.append((placed.table.name, ctx.get(port.addr),
-                                          ctx.get(port.data.as_value())))
 
-    simulate(bank, body)
+    async def watch(ctx):
+        ports = [(p.table.name, bank.port(f"table.{p.table.name}")) for p in regmap.tables]
+        async for _ in ctx.tick():
+            for name, port in ports:
+                if ctx.get(port.en):
+                    committed.append((name, ctx.get(port.addr), ctx.get(port.data.as_value())))
+
+    simulate(bank, body, watch)
     assert committed, "no row was committed"
     last = {(name, row): value for name, row, value in committed}  # the latest write wins
     assert all(model.tables[name][row] == value for (name, row), value in last.items())
