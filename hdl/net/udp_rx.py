@@ -124,6 +124,9 @@ class UdpRx(wiring.Component):
         udp_port = Signal(16)
         udp_len = Signal(16)
         udp_payload_len = Signal(16)
+        port_hit = Signal()
+        udp_len_bad = Signal()
+        ip_payload_len = Signal(16)      # IPv4 total length minus its header (registered)
         csum = Signal(24)
         partial = Signal(18)
         partial_valid = Signal()
@@ -151,13 +154,16 @@ class UdpRx(wiring.Component):
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
 
-        def capture(word_pos, target, low_byte=False, minus=0):
+        def capture(word_pos, target, low_byte=False, minus=0, derive=()):
+            """Store the word at ``word_pos``; ``derive``: (register, function of the word)."""
             with m.If(idx == word_pos[2:]):
                 with m.Switch(word_pos[0:2]):
                     for k in range(WORDS_PER_BEAT):
                         with m.Case(k):
                             value = words[k][0:8] if low_byte else words[k]
                             m.d.sync += target.eq(value - minus if minus else value)
+                            for register, function in derive:
+                                m.d.sync += register.eq(function(value))
 
         with m.If(accept):
             with m.Switch(idx):
@@ -182,8 +188,13 @@ class UdpRx(wiring.Component):
                 capture(ip_word + 1, ip_total)
                 capture(ip_word + 3, ip_frag)
                 capture(ip_word + 4, ip_proto, low_byte=True)
-                capture(udp_word + 1, udp_port)
-                capture(udp_word + 2, udp_len)
+                # the UDP checks are evaluated as their words arrive, so the drop-reason
+                # chain reads flip-flops
+                capture(udp_word + 1, udp_port, derive=[(port_hit, lambda port: Cat(*(
+                    cfg.port_valid[p] & (cfg.port[p] == port)
+                    for p in range(len(cfg.port_valid)))).any())])
+                capture(udp_word + 2, udp_len, derive=[(udp_len_bad, lambda length: (
+                    length <= UDP_HEADER_LEN) | (length > ip_payload_len))])
                 capture(udp_word + 2, udp_payload_len, minus=UDP_HEADER_LEN)
             # IPv4 header checksum, pipelined: the words of this beat that lie inside the
             # header (``mask``, worked out one beat ahead) are summed into ``partial``,
@@ -239,14 +250,11 @@ class UdpRx(wiring.Component):
         csum_ok = (fold1[0:16] + fold1[16]) == 0xFFFF
         ip_header_bytes = Cat(Const(0, 2), ihl)
         # header geometry, registered (settled long before the last header beat)
-        ip_payload_len = Signal(16)
         ip_end = Signal(17)
         shift = Signal(3)
         m.d.sync += [ip_payload_len.eq(ip_total - ip_header_bytes),
                      ip_end.eq(ip_start + ip_total),
                      header_beat.eq(last_header_beat), shift.eq(header_len[0:3])]
-        port_hit = Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
-                         for p in range(len(cfg.port_valid)))).any()
         # checks on IPv4 fields (complete a beat before the UDP header ends) are flags
         # registered a cycle early, so the priority chain below reads flip-flops
         not_ipv4 = Signal()
@@ -270,7 +278,7 @@ class UdpRx(wiring.Component):
             m.d.sync += reason.eq(Drop.FRAGMENTS)
         with m.Elif(not_udp):
             m.d.sync += reason.eq(Drop.NOT_UDP)
-        with m.Elif(ip_short | (udp_len <= UDP_HEADER_LEN) | (udp_len > ip_payload_len)):
+        with m.Elif(ip_short | udp_len_bad):
             m.d.sync += reason.eq(Drop.BAD_LENGTH)
         with m.Elif(~port_hit):
             m.d.sync += reason.eq(Drop.DST_PORT)
