@@ -238,7 +238,9 @@ class ItchDecoder(wiring.Component):
             with m.If(start):
                 m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
                              started_reg.eq(ds_here), slot_reg.eq(ds_here),
-                             fresh_reg.eq(blk_new >= beat.skip)]
+                             # both candidates compared in parallel (timing)
+                             fresh_reg.eq(Mux(completes, blk + 1 >= beat.skip,
+                                              blk >= beat.skip))]
                 with m.If(ds_here):
                     m.d.sync += window[0].eq(beat.data)
                     with m.Switch((lane + 2)[:3]):
