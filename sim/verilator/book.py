@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import re
 import struct
 import subprocess
 import tempfile
@@ -78,10 +79,44 @@ def _generate(p: BookParams) -> str:
     return text
 
 
+_INIT_LINE = re.compile(r"\s+(\w+)\[(\d+)\] = (\d+'h[0-9a-fA-F]+);$")
+
+
+def fold_memory_inits(verilog: str) -> str:
+    """Turn yosys' one-line-per-word memory ``initial`` blocks into a loop where all words match.
+
+    A 32 K-word table otherwise becomes 32 K C++ statements that take Verilator's
+    compiler most of an hour; a loop gives the same contents.
+    """
+    lines = verilog.split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        if lines[i].strip() == "initial begin" and i + 1 < len(lines):
+            j, name, value, count = i + 1, None, None, 0
+            while j < len(lines):
+                m = _INIT_LINE.match(lines[j])
+                if not m or (name and (m.group(1) != name or m.group(3) != value)) \
+                        or int(m.group(2)) != count:
+                    break
+                name, value, count = m.group(1), m.group(3), count + 1
+                j += 1
+            if count > 16 and lines[j].strip() == "end":
+                var = f"{name}__init"
+                out += [f"  integer {var};",
+                        f"  initial for ({var} = 0; {var} < {count}; {var} = {var} + 1)",
+                        f"    {name}[{var}] = {value};"]
+                i = j + 1
+                continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
 @functools.lru_cache(maxsize=8)
 def _sources(p: BookParams) -> tuple[str, str]:
     """Verilog of ``Book(p)`` and the harness C++ (converted once per process)."""
-    return settle_constants(to_verilog(Book(p), name="top")), _generate(p)
+    verilog = fold_memory_inits(settle_constants(to_verilog(Book(p), name="top")))
+    return verilog, _generate(p)
 
 
 def build_book_harness(p: BookParams) -> tuple[Path, float]:

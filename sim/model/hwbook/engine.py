@@ -117,8 +117,9 @@ class RtlBookView:
         return q[0], q[1], q[2], q[3]
 
 
-#: the book ``--engine rtl`` simulates: 256 K orders, 64 symbols, 128-tick windows of $0.01
-RTL_PARAMS = BookParams(order_bits=18, way_bits=2, symbols=64, window_bits=7, tick=100)
+#: the book ``--engine rtl`` simulates: 64 K orders, 64 symbols, 128-tick windows of $0.01
+#: (a 256 K table works the same but takes yosys and Verilator most of an hour to build)
+RTL_PARAMS = BookParams(order_bits=16, way_bits=2, symbols=64, window_bits=7, tick=100)
 
 
 def run_rtl_book(records: list, symbols: list[str], params: BookParams = RTL_PARAMS):
