@@ -101,6 +101,25 @@ class CsrBank(wiring.Component):
             m.d.sync += port.en.eq(0)
             commits.append((placed.commit_addr, table, port, staged, index))
 
+        # hit from bitmaps indexed by the word number (a 100-case decode OR'd is too deep)
+        n_words = -(-self.regmap.size // WORD_BYTES)
+        word = bus.addr[2:2 + max(1, (n_words - 1).bit_length())]
+        inside = (bus.addr[:2] == 0) & (bus.addr < self.regmap.size)
+
+        def bitmap(addrs):
+            return Const(sum(1 << (a // WORD_BYTES) for a in addrs), n_words).bit_select(word, 1)
+
+        readable = bitmap([a for a, _, _ in self._entries] + [c[0] for c in commits])
+        writable = bitmap([a for a, _, w in self._entries if w is not None])
+        commit_word = bitmap([c[0] for c in commits])
+        row_in_range = Signal()
+        with m.Switch(bus.addr):
+            for addr, table, *_ in commits:
+                with m.Case(addr):
+                    m.d.comb += row_in_range.eq(bus.w_data < table.depth)
+        m.d.comb += hit.eq(inside & ((bus.r_stb & readable)
+                                     | (bus.w_stb & (writable | (commit_word & row_in_range)))))
+
         # the read mux is indexed by the registered word number: no decode before it
         reads = [Const(0, WORD_BITS)] * (-(-self.regmap.size // WORD_BYTES))
         for addr, read, _ in self._entries:
@@ -122,15 +141,12 @@ class CsrBank(wiring.Component):
         with m.Switch(bus.addr):
             for addr, _, write in self._entries:
                 with m.Case(addr):
-                    accepted = bus.r_stb if write is None else (bus.r_stb | bus.w_stb)
-                    m.d.comb += hit.eq(accepted)
                     if write is not None:
                         with m.If(bus.w_stb):
                             m.d.sync += write.eq(bus.w_data[:len(write)])
             for addr, table, port, staged, index in commits:
                 with m.Case(addr):
                     in_range = bus.w_data < table.depth  # a row past the end is refused
-                    m.d.comb += hit.eq(bus.r_stb | in_range)
                     with m.If(bus.w_stb & in_range):
                         m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
                                      port.data.eq(staged), port.en.eq(1)]

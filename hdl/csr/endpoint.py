@@ -87,7 +87,8 @@ class ControlEndpoint(wiring.Component):
         # --- received datagram ---------------------------------------------------------------
         beat_no = Signal(range(BUFFER_BEATS + 2))
         total = Signal(16)            # bytes received
-        too_long = Signal()
+        too_long = Signal()           # more than MAX_DATAGRAM bytes (the buffer is exact)
+        too_short = Signal()          # fewer than a header
         head = Signal(64)             # beat 0: the header
         body0 = Signal(64)            # beat 1: the first 8 body bytes
         magic, version = _lanes(head, 0, 2), head[16:24]
@@ -159,7 +160,8 @@ class ControlEndpoint(wiring.Component):
 
         # reply buffer writes and streaming
         out_beat = Signal(range(BUFFER_BEATS + 1))
-        n_beats = Signal(range(BUFFER_BEATS + 1))
+        last_beat = Signal(range(BUFFER_BEATS + 1))
+        last_keep = Signal(8)
         m.d.comb += tx_rd.addr.eq(out_beat)
         reply_total = c.HEADER.size + reply_len
 
@@ -187,11 +189,13 @@ class ControlEndpoint(wiring.Component):
                     n = sum(data.keep[i] for i in range(BYTES_PER_BEAT))
                     with m.If(data.first):
                         m.d.sync += [beat_no.eq(1), too_long.eq(0), total.eq(n),
-                                     body_len.eq(n - c.HEADER.size), head.eq(data.data)]
+                                     body_len.eq(n - c.HEADER.size), head.eq(data.data),
+                                     too_short.eq(n < c.HEADER.size)]
                         m.d.comb += [rx_wr.addr.eq(0), rx_wr.data.eq(data.data), rx_wr.en.eq(1)]
                     with m.Else():
                         m.d.sync += [beat_no.eq(beat_no + 1), total.eq(total + n),
-                                     body_len.eq(total + n - c.HEADER.size)]
+                                     body_len.eq(total + n - c.HEADER.size),
+                                     too_short.eq(total + n < c.HEADER.size)]
                         with m.If(beat_no < BUFFER_BEATS):
                             m.d.comb += [rx_wr.addr.eq(beat_no), rx_wr.data.eq(data.data),
                                          rx_wr.en.eq(1)]
@@ -211,10 +215,10 @@ class ControlEndpoint(wiring.Component):
                              subscribe_len_ok.eq(body_len == 4), body_short.eq(body_len < 6),
                              count_ok.eq(f_count <= c.MAX_WORDS)]
                 m.next = "DISPATCH"
-                with m.If(too_long | (total > c.MAX_DATAGRAM)):
+                with m.If(too_long):
                     m.d.sync += [*error(c.ErrorCode.TOO_LONG), head.eq(0)]
                     m.next = "ERROR"
-                with m.Elif(total < c.HEADER.size):
+                with m.Elif(too_short):
                     m.d.sync += [*error(c.ErrorCode.BAD_LENGTH), head.eq(0)]
                     m.next = "ERROR"
                 with m.Elif(magic != c.MAGIC):
@@ -413,18 +417,18 @@ class ControlEndpoint(wiring.Component):
             with m.State("REPLY_FIXED"):
                 m.d.comb += [tx_wr.addr.eq(1), tx_wr.data.eq(Cat(*_be_bytes(reply_fixed, 6))),
                              tx_wr.en.eq(0b0011_1111)]
-                m.d.sync += [out_beat.eq(0), n_beats.eq((reply_total + 7) >> 3)]
+                m.d.sync += [out_beat.eq(0), last_beat.eq(((reply_total + 7) >> 3) - 1),
+                             last_keep.eq(Mux(reply_total[:3] != 0,
+                                              (Const(1, 9) << reply_total[:3]) - 1, 0xFF))]
                 m.next = "SEND_FETCH"
             with m.State("SEND_FETCH"):
                 m.next = "SEND"
             with m.State("SEND"):
-                last = out_beat + 1 == n_beats
-                tail = reply_total[:3]
+                last = out_beat == last_beat
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.data.eq(tx_rd.data),
                              self.tx.payload.first.eq(out_beat == 0),
                              self.tx.payload.last.eq(last),
-                             self.tx.payload.keep.eq(Mux(last & (tail != 0),
-                                                         (Const(1, 9) << tail) - 1, 0xFF))]
+                             self.tx.payload.keep.eq(Mux(last, last_keep, 0xFF))]
                 with m.If(self.tx.ready):
                     m.d.sync += out_beat.eq(out_beat + 1)
                     m.next = "SEND_FETCH"
