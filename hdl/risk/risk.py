@@ -14,7 +14,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..strategy.layouts import Intent, OrderKind, Side, SymbolState
+from ..strategy.layouts import Intent, OrderKind, QuoteState, SymbolState
 from ..strategy.multiply import MULTIPLY_LATENCY, PipelinedMultiplier
 from .layouts import COUNTER_WIDTH, COUNTERS, REASON_NAMES, Reason, RiskGlobal, RiskParams
 from .rules import RULE_STAGE, RULES, RuleContext
@@ -37,7 +37,9 @@ def _signed(value):
 class InlineRisk(wiring.Component):
     """Checks the order on ``order`` against the slot's ``params`` and ``state``.
 
-    Protocol: the caller holds ``order``/``params``/``state``/``mid``/``ts``
+    ``own`` is the slot's resting quote on the order's side (from a register:
+    it feeds a multiplier). Protocol: the caller holds ``order``/``own``/
+    ``params``/``state``/``mid``/``ts``
     stable from the cycle it raises ``start`` (one cycle) until it pulses
     ``commit``; ``done`` rises :data:`RISK_LATENCY` cycles after ``start``
     with ``reason`` (``Reason.SENT`` or the first failure) and, for a sent
@@ -47,6 +49,7 @@ class InlineRisk(wiring.Component):
     """
 
     order: In(Intent)
+    own: In(QuoteState)
     params: In(RiskParams)
     state: In(SymbolState)
     glob: In(RiskGlobal)
@@ -64,9 +67,7 @@ class InlineRisk(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        o, st, p, g = self.order, self.state, self.params, self.glob
-        own = Signal(st.buy.shape())
-        m.d.comb += own.eq(Mux(o.side == Side.BUY, st.buy, st.sell))
+        o, st, p, g, own = self.order, self.state, self.params, self.glob, self.own
 
         m.submodules.new = new = PipelinedMultiplier(32, 32)
         m.submodules.old = old = PipelinedMultiplier(32, 32)

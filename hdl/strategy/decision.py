@@ -181,8 +181,8 @@ class DecisionPath(wiring.Component):
             self.tripped.eq(risk.tripped), self.counters.eq(risk.counters),
         ]
 
-        own = Signal(QuoteState)
-        m.d.comb += own.eq(Array([st.buy, st.sell])[cur.side == Side.SELL])
+        own = Signal(QuoteState)  # the resting quote on the checked order's side, registered
+        m.d.comb += risk.own.eq(own)
         sent = risk.reason == Reason.SENT
         o = self.orders.payload
         m.d.comb += [
@@ -272,13 +272,14 @@ class DecisionPath(wiring.Component):
                     m.next = "NEXT"
             with m.State("NEXT"):
                 with m.If(intents[0].valid):
-                    m.d.sync += [cur.eq(intents[0]), intents[0].valid.eq(0)]
+                    m.d.sync += [cur.eq(intents[0]), intents[0].valid.eq(0),
+                                 own.eq(Mux(intents[0].side == Side.SELL, st.sell, st.buy))]
                     m.next = "CHECK"
                 with m.Elif(intents[1].valid):
-                    m.d.sync += [cur.eq(intents[1]), intents[1].valid.eq(0)]
+                    m.d.sync += [cur.eq(intents[1]), intents[1].valid.eq(0), own.eq(st.buy)]
                     m.next = "CHECK"
                 with m.Elif(intents[2].valid):
-                    m.d.sync += [cur.eq(intents[2]), intents[2].valid.eq(0)]
+                    m.d.sync += [cur.eq(intents[2]), intents[2].valid.eq(0), own.eq(st.sell)]
                     m.next = "CHECK"
                 with m.Else():
                     m.next = "WRITE_BACK"
