@@ -6,6 +6,7 @@ consumes :class:`~tick2trade.hdl.feed.layouts.FeedRecord` (ITCH 5.0
 §3.11–§3.17) and publishes :class:`TopOfBook` records.
 """
 
+import functools
 from dataclasses import dataclass
 
 from amaranth.lib import data, stream
@@ -44,6 +45,12 @@ def _splitmix64(x: int) -> int:
     x = ((x ^ x >> 30) * 0xBF58476D1CE4E5B9) & m
     x = ((x ^ x >> 27) * 0x94D049BB133111EB) & m
     return x ^ x >> 31
+
+
+@functools.cache
+def _set_masks(set_bits: int, tag_bits: int, bank: int) -> tuple[int, ...]:
+    tag_mask = (1 << tag_bits) - 1
+    return tuple(_splitmix64(bank * 64 + j) & tag_mask for j in range(set_bits))
 
 
 def divide_magic(divisor: int, width: int = 32) -> tuple[int, int]:
@@ -109,8 +116,7 @@ class BookParams:
 
     def set_masks(self, bank: int) -> tuple[int, ...]:
         """Per set-index bit, the tag bits whose parity flips it (see :meth:`set_of`)."""
-        tag_mask = (1 << self.tag_bits) - 1
-        return tuple(_splitmix64(bank * 64 + j) & tag_mask for j in range(self.set_bits))
+        return _set_masks(self.set_bits, self.tag_bits, bank)
 
     def set_of(self, ref: int, bank: int) -> int:
         """The set of a reference in one bank: ``low ^ H_bank(tag)``.

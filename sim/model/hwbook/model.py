@@ -77,6 +77,7 @@ class HwBookModel:
     def __init__(self, params: BookParams | None = None, subscriptions=()):
         self.p = params = params or BookParams()
         self.subs: list[int | None] = [None] * params.symbols
+        self._slots: dict[int, int] = {}
         #: (bank, set) → its ways, each None or [tag, slot, ask, price, shares]
         self.table: dict[int, list] = {}
         self.sides = [[SideState(), SideState()] for _ in range(params.symbols)]
@@ -92,13 +93,14 @@ class HwBookModel:
         if not 0 <= slot < self.p.symbols:
             raise ValueError(f"slot {slot} out of range 0..{self.p.symbols - 1}")
         self.subs[slot] = locate
+        self._slots = {}
+        for i in reversed(range(len(self.subs))):
+            if self.subs[i] is not None:
+                self._slots[self.subs[i]] = i
 
     def slot_of(self, locate: int) -> int | None:
         """The lowest slot subscribing ``locate`` (the gateware's priority encoder)."""
-        for slot, sub in enumerate(self.subs):
-            if sub == locate:
-                return slot
-        return None
+        return self._slots.get(locate)
 
     # ------------------------------------------------------------- records
 
