@@ -16,9 +16,19 @@ from pathlib import Path
 __all__ = ["BUILD_ROOT", "MAKE_OVERRIDES", "build_dir", "ensure_verilator", "to_verilog",
            "verilator_env", "verilator_root", "verilog_digest"]
 
-#: root of every generated build (gitignored); override with ``T2T_SIM_BUILD``
-BUILD_ROOT = Path(os.environ.get("T2T_SIM_BUILD",
-                                 Path(__file__).resolve().parents[1] / "sim_build"))
+
+
+def _default_build_root() -> Path:
+    """``sim_build/`` in a source checkout (gitignored); the user's cache once installed."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").exists():
+        return checkout / "sim_build"
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "tick2trade" / "sim_build"
+
+
+#: root of every generated build; override with ``T2T_SIM_BUILD``
+BUILD_ROOT = Path(os.environ.get("T2T_SIM_BUILD", _default_build_root()))
 
 
 def verilator_root() -> Path:
