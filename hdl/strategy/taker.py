@@ -57,12 +57,15 @@ class ImbalanceTaker(wiring.Component):
         m.d.comb += [bid_den.a.eq(t.bid_qty), bid_den.b.eq(p.den),
                      ask_den.a.eq(t.ask_qty), ask_den.b.eq(p.den),
                      num_total.a.eq(self.total), num_total.b.eq(p.num)]
-        # registered in the first cycle, while the products are computed
-        cooled = Signal()
-        m.d.comb += cooled.eq(~self.fired | (t.ts >= self.last_trigger_ts + p.cooldown_ns))
+        # while the products are computed: the sums in the first cycle, the compares in the
+        # second (one carry chain per cycle)
+        cooldown_end = Signal(49)
+        spread_limit = Signal(33)
+        m.d.sync += [cooldown_end.eq(self.last_trigger_ts + p.cooldown_ns),
+                     spread_limit.eq(t.bid_px + p.taker_max_spread)]
         armed = Signal()
-        m.d.sync += armed.eq(p.taker_enabled & both_sides(t) & spread_ok(t, p.taker_max_spread)
-                             & cooled)
+        m.d.sync += armed.eq(p.taker_enabled & both_sides(t) & (t.ask_px <= spread_limit)
+                             & (~self.fired | (t.ts >= cooldown_end)))
         buy = bid_den.product > num_total.product
         sell = ask_den.product > num_total.product
         i = self.intent
