@@ -36,7 +36,7 @@ class RtlRun:
     cycles: list           # per decision: record accepted → order handed out (or first byte)
     stages: list           # per decision: (strategy, risk, encoder) cycles, see docs/strategy.md
     counters: dict
-    total_cycles: int
+    total_cycles: int      # first event presented → everything decided
 
 
 def _enum(cls, value):
@@ -106,6 +106,7 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 ctx.set(port.data, row)
                 await ctx.tick()
                 ctx.set(port.en, 0)
+        state["start"] = state["now"]
         for ev in events:
             while rng.random() < idle:
                 await ctx.tick()
@@ -137,6 +138,7 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
                 await ctx.tick().until(dut.tob.ready)
                 ctx.set(dut.tob.valid, 0)
         await ctx.tick().until(dut.idle)
+        state["end"] = state["now"]
         for _ in range(16 if encoder else 1):  # the encoder's last packet
             await ctx.tick()
         state["counters"] = {name: ctx.get(dut.counters[i]) for i, name in enumerate(COUNTERS)}
@@ -177,4 +179,4 @@ def run_decision_path(strategy_rows, risk_rows, glob: dict, events, *, symbols: 
             break
     if not state["done"]:
         raise TimeoutError(f"decision path still busy after {budget} cycles (hang?)")
-    return RtlRun(out, cycles, stages, state["counters"], state["now"])
+    return RtlRun(out, cycles, stages, state["counters"], state["end"] - state["start"])
