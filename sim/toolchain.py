@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 __all__ = ["BUILD_ROOT", "MAKE_OVERRIDES", "build_dir", "ensure_verilator", "to_verilog",
-           "verilator_env", "verilator_root", "verilog_digest"]
+           "settle_constants", "verilator_env", "verilator_root", "verilog_digest"]
 
 
 
@@ -91,7 +91,21 @@ def to_verilog(component, *, name: str = "top") -> str:
     """Verilog text of an Amaranth ``wiring.Component`` (ports from its signature)."""
     from amaranth.back import verilog
 
-    return verilog.convert(component, name=name, emit_src=False)
+    return settle_constants(verilog.convert(component, name=name, emit_src=False))
+
+
+#: a constant driven from an ``always @*`` block: it has nothing to be sensitive to
+_CONSTANT_BLOCK = re.compile(r"always @\*\n(\s+)([^\n=]+?) = (\d+'[hbd][0-9a-fA-F_]+);")
+
+
+def settle_constants(verilog: str) -> str:
+    """Turn constant ``always @*`` blocks of yosys' Verilog into ``initial`` assignments.
+
+    Verilator never runs an ``always @*`` block with an empty sensitivity
+    list, so such a constant would read 0 in simulation; as ``initial`` it
+    holds its value from time 0. Idempotent.
+    """
+    return _CONSTANT_BLOCK.sub(r"initial\n\1\2 = \3;", verilog)
 
 
 def verilog_digest(text: str, *extra: str) -> str:

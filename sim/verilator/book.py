@@ -33,7 +33,7 @@ from tick2trade.hdl.feed.layouts import FeedRecord
 from ..model.hwbook.model import TobRecord
 from ..model.hwbook.rtl import TOB_FIELDS, RtlRun
 from ..toolchain import build_dir, to_verilog, verilator_env, verilog_digest
-from .decision import _cxx, _setter, _width, _words, pack, settle_constants, unpack
+from .decision import _cxx, _setter, _width, _words, pack, unpack
 
 __all__ = ["build_book_harness", "run_book_harness"]
 
@@ -115,7 +115,7 @@ def fold_memory_inits(verilog: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _sources(p: BookParams) -> tuple[str, str]:
     """Verilog of ``Book(p)`` and the harness C++ (converted once per process)."""
-    verilog = fold_memory_inits(settle_constants(to_verilog(Book(p), name="top")))
+    verilog = fold_memory_inits(to_verilog(Book(p), name="top"))
     return verilog, _generate(p)
 
 

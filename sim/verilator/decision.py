@@ -12,7 +12,6 @@ request handed out with its cycle. Built once per design under
 from __future__ import annotations
 
 import fcntl
-import re
 import struct
 import subprocess
 import tempfile
@@ -129,18 +128,10 @@ def _generate() -> str:
 
 #: ``always @*`` blocks that assign a constant: they have no event to wake them, so an
 #: event-driven simulator (Verilator too) never runs them and the bits stay 0
-_CONSTANT_BLOCK = re.compile(r"always @\*\n(\s+)([^\n=]+?) = (\d+'[hbd][0-9a-fA-F_]+);")
-
-
-def settle_constants(verilog: str) -> str:
-    """Turn constant ``always @*`` blocks of yosys' Verilog into ``initial`` assignments."""
-    return _CONSTANT_BLOCK.sub(r"initial\n\1\2 = \3;", verilog)
-
-
 def build_decision_harness(symbols: int) -> tuple[Path, float]:
     """Compile (or reuse) the harness for ``DecisionPath(symbols)``; (binary, build seconds)."""
     assert COUNTER_WIDTH == 32
-    verilog = settle_constants(to_verilog(DecisionPath(symbols), name="top"))
+    verilog = to_verilog(DecisionPath(symbols), name="top")
     cpp = _generate()
     folder = build_dir("decision_harness", verilog_digest(verilog, cpp))
     binary = folder / "obj" / "harness"
