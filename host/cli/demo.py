@@ -34,7 +34,7 @@ num = 2
 den = 3
 max_spread = 2000
 size = 100
-cooldown_ns = 1000000
+cooldown_ns = 500000
 
 [quoter]
 enabled = 0
@@ -45,8 +45,8 @@ max_order_notional = 50000000000
 fat_finger_band = 100000
 max_position = 2000
 max_gross_notional = 500000000000
-rate_orders = 50
-rate_window_ns = 1000000000
+rate_orders = 20
+rate_window_ns = 2000000
 kill = 0
 
 [symbols]
