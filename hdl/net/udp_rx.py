@@ -327,11 +327,12 @@ class UdpRx(wiring.Component):
 
         with m.If(step):
             with m.If(passed & nonzero):
-                with m.If(~final):
+                with m.If(~final & ~flush):
                     load(last=0)
                     m.d.sync += self.o.valid.eq(1)
                 with m.Elif(flush):
-                    load(last=1, error=end_error)
+                    # a frame ending with payload still due was cut short: close in error
+                    load(last=1, error=end_error | ~final)
                     m.d.sync += self.o.valid.eq(1)
                 with m.Else():
                     load(last=1)

@@ -197,3 +197,28 @@ def test_real_captures(check_ip_checksum):
     real = [p for p in paths if "20230822" not in p.name]   # the rest have zeroed checksums
     assert len(passed) == (len(frames) if not check_ip_checksum else
                            sum(len(read_records(p)) for p in real))
+
+
+def _cut_short_cases(rng: random.Random):
+    """Frames ending 9..40 bytes before their IPv4 total length, each followed by a good frame."""
+    cases = []
+    for k, cut in enumerate((9, 16, 17, 40)):
+        for vlan, options in ((None, b""), (141, b""), (None, b"\x01" * 8), (7, b"\x01" * 12)):
+            frame = scapy_frame(rng.randbytes(60 + k), vlan=vlan, options=options)
+            cases.append((frame[:-cut], False))
+            cases.append((scapy_frame(rng.randbytes(rng.randrange(9, 90)), vlan=vlan), False))
+    return cases
+
+
+@pytest.mark.parametrize("gaps,backpressure", [(False, False), (True, False), (False, True),
+                                                (True, True)],
+                         ids=["steady", "gaps", "backpressure", "gaps+backpressure"])
+def test_frame_cut_short_closes_payload_in_error(gaps, backpressure):
+    """A frame shorter than its IPv4 total length ends its payload with ``last=1, error=1``."""
+    cases = _cut_short_cases(random.Random(23))
+    got, model = check_against_model(cases, gaps=gaps, backpressure=backpressure,
+                                     seed=int(gaps) * 2 + int(backpressure))
+    assert [(g[1], g[2]["timestamp"]) for g in got] == \
+        [(index % 2 == 0, 1000 + index) for index in range(len(cases))]
+    assert model.counters["truncated"] == len(cases) // 2
+    assert model.counters["packets"] == len(cases) // 2
