@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 __all__ = ["BUILD_ROOT", "MAKE_OVERRIDES", "build_dir", "ensure_verilator", "to_verilog",
-           "settle_constants", "verilator_env", "verilator_root", "verilog_digest"]
+           "compile_harness", "settle_constants", "verilator_env", "verilator_root",
+           "verilog_digest"]
 
 
 
@@ -114,3 +115,34 @@ def verilog_digest(text: str, *extra: str) -> str:
     for item in extra:
         digest.update(b"\0" + item.encode())
     return digest.hexdigest()[:16]
+
+
+def compile_harness(kind: str, verilog: str, cpp: str) -> tuple[Path, float]:
+    """Compile (or reuse) a C++ Verilator harness: ``(binary, build seconds)``.
+
+    The build folder is ``build_dir(kind, digest of verilog and cpp)``, so a
+    design is compiled once and reused by every later run; a file lock keeps
+    parallel pytest workers from building the same folder twice.
+    """
+    import fcntl
+    import subprocess
+    import time
+
+    folder = build_dir(kind, verilog_digest(verilog, cpp))
+    binary = folder / "obj" / "harness"
+    started = time.monotonic()
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists():
+            return binary, 0.0
+        (folder / "top.v").write_text(verilog)
+        (folder / "harness.cpp").write_text(cpp)
+        cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
+               "--x-assign", "fast", "--x-initial", "fast", "--top-module", "top",
+               "-Mdir", "obj", "-o", "harness", "-CFLAGS", "-O2", "top.v", "harness.cpp"]
+        done = subprocess.run(cmd, cwd=folder, env=verilator_env(), capture_output=True,
+                              text=True)
+        if done.returncode != 0 or not binary.exists():
+            raise RuntimeError(f"Verilator build failed in {folder}:\n"
+                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return binary, time.monotonic() - started

@@ -14,13 +14,11 @@ driver, so tests and ``t2t replay --engine rtl`` use either.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import re
 import struct
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from amaranth.lib import data
@@ -32,7 +30,7 @@ from tick2trade.hdl.feed.layouts import FeedRecord
 
 from ..model.hwbook.model import TobRecord
 from ..model.hwbook.rtl import TOB_FIELDS, RtlRun
-from ..toolchain import build_dir, to_verilog, verilator_env, verilog_digest
+from ..toolchain import compile_harness, to_verilog
 from .decision import _cxx, _setter, _width, _words, pack, unpack
 
 __all__ = ["build_book_harness", "run_book_harness"]
@@ -122,24 +120,7 @@ def _sources(p: BookParams) -> tuple[str, str]:
 def build_book_harness(p: BookParams) -> tuple[Path, float]:
     """Compile (or reuse) the harness for ``Book(p)``; (binary, build seconds)."""
     verilog, cpp = _sources(p)
-    folder = build_dir("book_harness", verilog_digest(verilog, cpp))
-    binary = folder / "obj" / "harness"
-    started = time.monotonic()
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if binary.exists():
-            return binary, 0.0
-        (folder / "top.v").write_text(verilog)
-        (folder / "harness.cpp").write_text(cpp)
-        cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
-               "--x-assign", "fast", "--x-initial", "fast", "--top-module", "top",
-               "-Mdir", "obj", "-o", "harness", "-CFLAGS", "-O2", "top.v", "harness.cpp"]
-        done = subprocess.run(cmd, cwd=folder, env=verilator_env(), capture_output=True,
-                              text=True)
-        if done.returncode != 0 or not binary.exists():
-            raise RuntimeError(f"Verilator build failed in {folder}:\n"
-                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return binary, time.monotonic() - started
+    return compile_harness("book_harness", verilog, cpp)
 
 
 def _unpack_words(shape, raw: bytes, at: int) -> tuple[dict, int]:

@@ -11,11 +11,9 @@ request handed out with its cycle. Built once per design under
 
 from __future__ import annotations
 
-import fcntl
 import struct
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from tick2trade.hdl.strategy.layouts import Executed, OrderRequest, StrategyPara
 
 from ..model.strategy.decision import Decision
 from ..model.strategy.events import ClearTrip, Exec, Gap, SetPosition
-from ..toolchain import build_dir, to_verilog, verilator_env, verilog_digest
+from ..toolchain import compile_harness, to_verilog
 
 __all__ = ["DecisionHarnessRun", "run_decision_harness", "pack", "unpack"]
 
@@ -133,24 +131,7 @@ def build_decision_harness(symbols: int) -> tuple[Path, float]:
     assert COUNTER_WIDTH == 32
     verilog = to_verilog(DecisionPath(symbols), name="top")
     cpp = _generate()
-    folder = build_dir("decision_harness", verilog_digest(verilog, cpp))
-    binary = folder / "obj" / "harness"
-    started = time.monotonic()
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if binary.exists():
-            return binary, 0.0
-        (folder / "top.v").write_text(verilog)
-        (folder / "harness.cpp").write_text(cpp)
-        cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
-               "--x-assign", "fast", "--x-initial", "fast", "--top-module", "top",
-               "-Mdir", "obj", "-o", "harness", "-CFLAGS", "-O2", "top.v", "harness.cpp"]
-        done = subprocess.run(cmd, cwd=folder, env=verilator_env(), capture_output=True,
-                              text=True)
-        if done.returncode != 0 or not binary.exists():
-            raise RuntimeError(f"Verilator build failed in {folder}:\n"
-                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return binary, time.monotonic() - started
+    return compile_harness("decision_harness", verilog, cpp)
 
 
 def _event_words(kind: int, shape, value, addr: int | None = None) -> list[int]:

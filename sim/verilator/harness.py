@@ -14,19 +14,17 @@ of the generated C++), under :data:`~tick2trade.sim.toolchain.BUILD_ROOT`.
 
 from __future__ import annotations
 
-import fcntl
 import random
 import struct
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amaranth.lib import wiring
 
-from ..toolchain import build_dir, to_verilog, verilator_env, verilog_digest
+from ..toolchain import compile_harness, to_verilog
 
 __all__ = ["HarnessResult", "build_harness", "run_harness"]
 
@@ -115,25 +113,7 @@ def build_harness(top, *, out: str = "o", rxd: str = "xgmii__data", rxc: str = "
     counters = list(counters)
     verilog = to_verilog(top, name="top")
     cpp = _generate(width, counters, rxd, rxc, out)
-    folder = build_dir("harness", verilog_digest(verilog, cpp))
-    binary = folder / "obj" / "harness"
-    started = time.monotonic()
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not binary.exists():
-            (folder / "top.v").write_text(verilog)
-            (folder / "harness.cpp").write_text(cpp)
-            cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal",
-                   "--x-assign", "fast", "--x-initial", "fast", "--top-module", "top",
-                   "-Mdir", "obj", "-o", "harness", "-CFLAGS", "-O2", "top.v", "harness.cpp"]
-            done = subprocess.run(cmd, cwd=folder, env=verilator_env(), capture_output=True,
-                                  text=True)
-            if done.returncode != 0 or not binary.exists():
-                raise RuntimeError(f"Verilator build failed in {folder}:\n"
-                                   f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-            built = time.monotonic() - started
-        else:
-            built = 0.0
+    binary, built = compile_harness("harness", verilog, cpp)
     return binary, width, counters, built
 
 
