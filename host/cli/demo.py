@@ -97,9 +97,9 @@ def _free_udp_port() -> int:
 async def _venue_round_trip(day: Path) -> dict:
     """Trade against the replayed day over real sockets; return what each side saw."""
     from tick2trade.proto import ouch50
+    from tick2trade.proto.dropcopy import decode as decode_drop
     from tick2trade.sim.venue.client import OuchClient, SoupClient
     from tick2trade.sim.venue.config import VenueConfig
-    from tick2trade.sim.venue.dropcopy import decode as decode_drop
     from tick2trade.sim.venue.engine import Side
     from tick2trade.sim.venue.marketdata.listener import MoldListener
     from tick2trade.sim.venue.venue import Venue

@@ -8,15 +8,7 @@ ports it is replayed from any sequence number on re-login and ends with
 End of Session (``SoupBinTCP §2.6``, ``§4``). Inbound Unsequenced Data is
 ignored (counted).
 
-The message is our own layout (no Nasdaq document defines a SoupBinTCP
-drop copy); it follows OUCH conventions (big-endian integers, prices with
-4 implied decimals in 8 bytes as in ``OUCH 5.0 §1``, right-padded Alpha)
-and is built with the same table-driven codec as OUCH
-(``tick2trade.proto.ouch.message``)::
-
-    E | timestamp u64 | match number u64 | symbol 8 | price u64 | shares u32
-      | passive:   account 16 | client id 14 | order ref u64 | side | liquidity | open u32
-      | aggressor: account 16 | client id 14 | order ref u64 | side | liquidity | open u32
+The message layout is defined once in :mod:`tick2trade.proto.dropcopy`.
 """
 
 from __future__ import annotations
@@ -24,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from tick2trade.proto.ouch import ALPHA, CHAR, PRICE, UINT, Direction, message
+from tick2trade.proto.dropcopy import ACCOUNT_LEN, CLIENT_ID_LEN, DropCopyExecution
 from tick2trade.sim.venue.config import DropCopyConfig, SoupConfig
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import Executed, Fill
@@ -37,30 +29,6 @@ from tick2trade.sim.venue.soup_server import (
 
 log = logging.getLogger(__name__)
 
-VERSION = "drop copy 1"
-ACCOUNT_LEN, CLIENT_ID_LEN = 16, 14
-
-
-def _side_rows(prefix: str, start: int) -> list[tuple]:
-    rows, pos = [], start
-    for name, length, kind in (("account", ACCOUNT_LEN, ALPHA), ("client_id", CLIENT_ID_LEN, ALPHA),
-                               ("order_ref", 8, UINT), ("side", 1, CHAR),
-                               ("liquidity", 1, CHAR), ("open", 4, UINT)):
-        rows.append((f"{prefix}_{name}", pos, length, kind))
-        pos += length
-    return rows
-
-
-DropCopyExecution = message("E", "DropCopyExecution", VERSION, Direction.OUTBOUND, [
-    ("timestamp", 1, 8, UINT),
-    ("match_number", 9, 8, UINT),
-    ("symbol", 17, 8, ALPHA),
-    ("price", 25, 8, PRICE),
-    ("shares", 33, 4, UINT),
-    *_side_rows("passive", 37),
-    *_side_rows("aggressor", 81),
-], length=125, doc="One execution, both sides (drop copy; see module docstring).")
-
 
 def _side_values(fill: Fill) -> tuple:
     return (fill.owner[:ACCOUNT_LEN], str(fill.client_id)[:CLIENT_ID_LEN], fill.order_ref,
@@ -71,11 +39,6 @@ def execution_message(ev: Executed) -> DropCopyExecution:
     """The drop-copy message of one engine execution."""
     return DropCopyExecution(ev.ts, ev.match_number, ev.symbol, ev.price, ev.qty,
                              *_side_values(ev.passive), *_side_values(ev.aggressor))
-
-
-def decode(payload: bytes) -> DropCopyExecution:
-    """Decode one drop-copy Sequenced Data message."""
-    return DropCopyExecution.decode(payload)
 
 
 class DropCopy(EngineSoupService):

@@ -11,9 +11,10 @@ import pytest
 
 from tick2trade.proto import ouch50
 from tick2trade.proto import soupbintcp as soup
+from tick2trade.proto.dropcopy import DropCopyExecution, decode
 from tick2trade.sim.venue.client import LoginRejectedError, OuchClient, SoupClient
 from tick2trade.sim.venue.config import Credential, DropCopyConfig, OuchPortConfig, SoupConfig
-from tick2trade.sim.venue.dropcopy import DropCopy, DropCopyExecution, decode
+from tick2trade.sim.venue.dropcopy import DropCopy
 from tick2trade.sim.venue.engine import MatchingEngine
 from tick2trade.sim.venue.events import OrderRequest, Side
 from tick2trade.sim.venue.ouch_port import OuchPort

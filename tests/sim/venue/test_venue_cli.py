@@ -16,9 +16,9 @@ import pytest
 
 from tick2trade.proto import ouch42, ouch50
 from tick2trade.proto import soupbintcp as soup
+from tick2trade.proto.dropcopy import decode as decode_drop
 from tick2trade.sim.venue.client import OuchClient, SoupClient
 from tick2trade.sim.venue.config import ConfigError, VenueConfig, load_config, parse_config
-from tick2trade.sim.venue.dropcopy import decode as decode_drop
 from tick2trade.sim.venue.events import MARKET, Side
 from tick2trade.sim.venue.venue import Venue
 
