@@ -11,11 +11,12 @@ tables (:class:`~tick2trade.hdl.strategy.layouts.StrategyParams`,
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+
+from tick2trade.host.configfile import read_toml
 
 __all__ = ["DecisionConfig", "DecisionConfigError", "TakerConfig", "QuoterConfig",
            "RiskConfig", "SymbolsConfig", "load_decision_config", "parse_decision_config",
@@ -111,14 +112,7 @@ def load_decision_config(path: str | Path | None) -> DecisionConfig:
     """Read ``path`` (TOML); ``None`` gives the defaults."""
     if path is None:
         return DecisionConfig()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as error:
-        raise DecisionConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise DecisionConfigError(f"{path}: not valid TOML: {error}") from None
-    return parse_decision_config(data, str(path))
+    return parse_decision_config(read_toml(path, DecisionConfigError), str(path))
 
 
 def tables(config: DecisionConfig, locates) -> tuple[list[dict], list[dict], dict]:

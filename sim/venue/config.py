@@ -23,12 +23,12 @@ Port ``0`` means "any free port" (tests); the bound ports are logged at start.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tick2trade.host.configfile import read_toml
 from tick2trade.sim.venue.events import SelfMatch
 from tick2trade.sim.venue.fix.config import FixConfig
 
@@ -209,11 +209,4 @@ def load_config(path: str | Path | None = None) -> VenueConfig:
     """Read ``path`` (TOML); ``None`` gives the defaults."""
     if path is None:
         return VenueConfig()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_toml(path, ConfigError), str(path))
