@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from tick2trade.host.configfile import read_toml
+from tick2trade.host.configfile import describe, read_toml
 
 __all__ = ["DecisionConfig", "DecisionConfigError", "TakerConfig", "QuoterConfig",
            "RiskConfig", "SymbolsConfig", "load_decision_config", "parse_decision_config",
@@ -89,23 +89,13 @@ class DecisionConfig(_Frozen):
     symbols: SymbolsConfig = SymbolsConfig()
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for e in error.errors():
-        key = ".".join(str(part) for part in e["loc"])
-        if e["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key")
-        else:
-            lines.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
-    return "; ".join(lines)
-
 
 def parse_decision_config(data: dict, source: str = "config") -> DecisionConfig:
     """Validate a TOML-shaped dict; errors name the offending key."""
     try:
         return DecisionConfig.model_validate(data)
     except ValidationError as error:
-        raise DecisionConfigError(f"{source}: {_describe(error)}") from None
+        raise DecisionConfigError(f"{source}: {describe(error)}") from None
 
 
 def load_decision_config(path: str | Path | None) -> DecisionConfig:

@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tick2trade.host.configfile import read_toml
+from tick2trade.host.configfile import describe, read_toml
 from tick2trade.sim.venue.events import SelfMatch
 from tick2trade.sim.venue.fix.config import FixConfig
 
@@ -186,23 +186,13 @@ class VenueConfig(_Frozen):
         return ports
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for e in error.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key {where!r}")
-        else:
-            lines.append(f"{where}: {e['msg']}")
-    return "; ".join(lines)
-
 
 def parse_config(data: dict, source: str = "config") -> VenueConfig:
     """Validate a TOML-shaped dict; errors name the offending key."""
     try:
         return VenueConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe(error)}") from None
+        raise ConfigError(f"{source}: {describe(error)}") from None
 
 
 def load_config(path: str | Path | None = None) -> VenueConfig:

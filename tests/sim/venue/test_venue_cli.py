@@ -71,8 +71,8 @@ def test_defaults_name_every_port():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"bogus": 1}, "unknown key 'bogus'"),
-    ({"ouch": [{"name": "a", "colour": "red"}]}, "unknown key 'ouch.0.colour'"),
+    ({"bogus": 1}, "bogus: unknown key"),
+    ({"ouch": [{"name": "a", "colour": "red"}]}, "ouch.0.colour: unknown key"),
     ({"soup": {"heartbeat_interval": 0}}, "soup.heartbeat_interval"),
     ({"ouch": [{"version": "4.1"}]}, "ouch.0.version"),
     ({"ouch": [{"name": "a"}, {"name": "a"}]}, "duplicate OUCH port name"),
@@ -196,7 +196,7 @@ def test_t2t_venue_rejects_a_bad_config(tmp_path):
     result = subprocess.run([str(T2T), "venue", "--config", str(path)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1
-    assert "unknown key 'dropcopy.prot'" in result.stderr
+    assert "dropcopy.prot: unknown key" in result.stderr
 
 
 def test_our_ouch_order_trades_against_a_replayed_capture(captures_dir, tmp_path):
