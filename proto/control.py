@@ -114,6 +114,7 @@ class BlockType(enum.IntEnum):
     RISK = 0x54320003
     STRATEGY = 0x54320004
     EVENTS = 0x54320005
+    BOOK = 0x54320006
 
 
 class TableId(enum.IntEnum):
@@ -123,6 +124,7 @@ class TableId(enum.IntEnum):
     STRATEGY = 2    # strategy parameters
     RISK = 3        # per-symbol risk limits
     POSITION = 4    # positions the host sets
+    SUBSCRIPTION = 5  # book subscriptions: the Stock Locate of each slot (ITCH 5.0 §3.2)
 
 
 class Opcode(enum.IntEnum):

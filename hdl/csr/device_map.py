@@ -3,7 +3,9 @@
 The device block holds ID, map version and build hash at the fixed
 addresses of ``tick2trade.proto.control`` (checked here); the other blocks
 declare the registers and tables of the decision path, from the layouts of
-``hdl/order``, ``hdl/risk`` and ``hdl/strategy``.
+``hdl/order``, ``hdl/risk`` and ``hdl/strategy``, and of the book
+(``hdl/book``: subscriptions and counters). The book block comes last so the
+addresses of the older blocks stay where they were.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from amaranth.lib import data
 from tick2trade.proto import control
 from tick2trade.proto.control import BlockType, TableId
 
+from ..book.layouts import COUNTERS as BOOK_COUNTERS
 from ..order.registers import ORDER_BLOCK
 from ..risk.layouts import COUNTER_WIDTH, COUNTERS, RiskGlobal, RiskParams
 from ..strategy.layouts import MAX_SYMBOLS, StrategyParams
 from .builder import RegisterMap
 from .registers import Access, Block, Register, Table
 
-__all__ = ["DEVICE_BLOCK", "EVENTS_BLOCK", "RISK_BLOCK", "STRATEGY_BLOCK", "device_map"]
+__all__ = ["BOOK_BLOCK", "DEVICE_BLOCK", "EVENTS_BLOCK", "RISK_BLOCK", "STRATEGY_BLOCK",
+           "SUBSCRIPTION_ROW", "device_map"]
 
 DEVICE_BLOCK = Block(
     "device", BlockType.DEVICE, control.MAP_VERSION,
@@ -73,6 +77,23 @@ EVENTS_BLOCK = Block(
     ),
 )
 
+#: a row of table ``subscription``: the Stock Locate (ITCH 5.0 §3.2) a book slot follows
+SUBSCRIPTION_ROW = data.StructLayout({"locate": 16, "valid": 1})
+
+BOOK_BLOCK = Block(
+    "book", BlockType.BOOK, (1, 0),
+    "Order book (hdl/book): symbol subscriptions and event counters.",
+    registers=tuple(
+        Register(f"count_{name}", 32, Access.RO,
+                 f"Counter {name!r} (hdl/book/layouts.py COUNTERS).") for name in BOOK_COUNTERS),
+    tables=(
+        Table("subscription", TableId.SUBSCRIPTION, SUBSCRIPTION_ROW, MAX_SYMBOLS,
+              "The Stock Locate each book slot follows (valid 0 frees the slot); written "
+              "between flows, with the book empty. Rows at or above the book's slots are "
+              "ignored. A locate held by several slots maps to the lowest."),
+    ),
+)
+
 
 def device_map(kind: control.DeviceKind = control.DeviceKind.HARDWARE,
                build_hash: int = 0) -> RegisterMap:
@@ -82,7 +103,7 @@ def device_map(kind: control.DeviceKind = control.DeviceKind.HARDWARE,
                    map_version=control.version_word(*control.MAP_VERSION),
                    build_hash=build_hash)
               .add(ORDER_BLOCK).add(RISK_BLOCK).add(STRATEGY_BLOCK).add(EVENTS_BLOCK)
-              .build())
+              .add(BOOK_BLOCK).build())
     for path, addr in (("device.id", control.ID_ADDR),
                        ("device.map_version", control.MAP_VERSION_ADDR),
                        ("device.build_hash", control.BUILD_HASH_ADDR)):

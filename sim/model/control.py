@@ -7,7 +7,8 @@ latch on word 0, strobes, staged table rows and commits).
 ones; :class:`ControlServer` serves it on a UDP socket and streams events to
 subscribers. Only the ID register (``DeviceKind.MODEL``) tells it from
 hardware. :func:`bind_decision` connects the tables and registers to the
-decision path model, so table writes change its behaviour.
+decision path model, :func:`bind_book` the subscriptions and counters to the
+book model, so table writes change their behaviour.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from tick2trade.hdl.csr.device_map import device_map
 from tick2trade.hdl.csr.registers import WORD_BITS, Access
 from tick2trade.proto import control as c
 
-__all__ = ["ControlModel", "ControlServer", "RegisterFile", "bind_decision", "fields_value",
+__all__ = ["ControlModel", "ControlServer", "RegisterFile", "bind_book", "bind_decision",
+           "fields_value",
            "order_event", "row_fields"]
 
 log = logging.getLogger(__name__)
@@ -311,6 +313,23 @@ def bind_decision(registers: RegisterFile, decision) -> None:
     decision.set_globals(**registers.fields("risk.global"))
     for name in COUNTERS:
         registers.sources[f"risk.count_{name}"] = (lambda n=name: decision.counters[n])
+
+
+def bind_book(registers: RegisterFile, book) -> None:
+    """Route table ``subscription`` to a ``sim.model.hwbook.HwBookModel`` and read its counters.
+
+    As in the gateware: a row at or above the book's slots is ignored; ``valid`` 0
+    frees the slot; the ``book.count_*`` registers read the model's counters.
+    """
+    from tick2trade.hdl.book.layouts import COUNTERS
+
+    def table(name, row, fields):
+        if name == "subscription" and row < book.p.symbols:
+            book.subscribe(row, fields["locate"] if fields["valid"] else None)
+
+    registers.on_table.append(table)
+    for name in COUNTERS:
+        registers.sources[f"book.count_{name}"] = (lambda n=name: book.counters[n])
 
 
 def order_event(request, number: int, orig_number: int = 0, *, stamp_tob: int = 0,
