@@ -1,0 +1,199 @@
+"""XGMII MAC transmitter: start column, padding, FCS, terminate, minimum inter-packet gap.
+
+IEEE 802.3 §46.2/§46.3 (XGMII; this MAC starts every frame in lane 0 with
+``/S/`` + six preamble bytes + SFD, one whole column, so each frame beat maps
+onto one data column), §4.2.3.3 (frames under 60 bytes are padded with zeros
+to 60 before the FCS), §3.2.9 (FCS, :class:`~..crc.Crc32`), §4.4.2 (at
+least 12 bytes of inter-packet gap, the terminate character included; no
+deficit idle count, so a gap is 12 to 19 bytes).
+
+Each beat is folded into the CRC the cycle it is taken and sent as a column
+the cycle after, so the FCS is known when the last data column goes out; it
+fills the lanes after the data and may spill into one more column. XGMII
+cannot pause inside a frame: :class:`XgmiiTxCore` needs a frame's beats back
+to back, and if one is late it ends the frame with error characters (``/E/``,
+§46.3.2.1) and counts an underrun; :class:`XgmiiTx` puts a store-and-forward
+:class:`~.tx_buffer.TxFrameBuffer` in front so any source works.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from tick2trade.proto.net import ETH_MIN_FRAME, FCS_LEN
+
+from ...layouts import beat_stream
+from ..crc import Crc32
+from ..lanes import keep_of
+from .tx_buffer import TxFrameBuffer
+from .xgmii import ERROR, IDLE, LANES, PREAMBLE, SFD, START, TERMINATE, XgmiiSignature
+
+__all__ = ["MIN_IPG", "XgmiiTx", "XgmiiTxCore"]
+
+#: minimum inter-packet gap in bytes, the terminate character included (IEEE 802.3 §4.4.2)
+MIN_IPG = 12
+
+
+def _column(lanes):
+    """(data, ctrl) of a column from 8 (byte, is_control) pairs, lane 0 first."""
+    return Cat(*(b for b, _ in lanes)), Cat(*(Const(int(k), 1) for _, k in lanes))
+
+
+def _ctrl(char):
+    return (Const(char, 8), True)
+
+
+_IDLE_COLUMN = _column([_ctrl(IDLE)] * LANES)
+_START_COLUMN = _column([_ctrl(START)] + [(Const(PREAMBLE, 8), False)] * 6
+                        + [(Const(SFD, 8), False)])
+_ERROR_COLUMN = _column([_ctrl(ERROR)] * LANES)
+
+
+class XgmiiTxCore(wiring.Component):
+    """Ports
+    -----
+    i : In(beat_stream())
+        Frames (destination MAC first, no FCS), beats back to back within a frame.
+    xgmii : Out(XgmiiSignature())
+        Transmit columns, one per cycle.
+    frames, underruns : Out(32)
+        Frames sent whole; frames cut because a beat came late (their rest is dropped).
+    """
+
+    def __init__(self):
+        super().__init__({"i": In(beat_stream()), "xgmii": Out(XgmiiSignature()),
+                          "frames": Out(32), "underruns": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.crc = crc = Crc32()
+        beat = self.i.payload
+
+        col_data = Signal(8 * LANES, init=int.from_bytes(bytes([IDLE] * LANES), "little"))
+        col_ctrl = Signal(LANES, init=(1 << LANES) - 1)
+        m.d.comb += [self.xgmii.data.eq(col_data), self.xgmii.ctrl.eq(col_ctrl)]
+
+        def send(column):
+            m.d.sync += [col_data.eq(column[0]), col_ctrl.eq(column[1])]
+
+        cur = Signal(64)                  # the beat to send next (folded into the CRC)
+        cur_n = Signal(range(LANES + 1))
+        cur_last = Signal()               # the input's last beat, or padding after it
+        count = Signal(range(ETH_MIN_FRAME + LANES + 1))   # frame bytes incl. cur, saturating
+        fcs = Signal(32)
+        tail_n = Signal(range(FCS_LEN + 1))   # FCS bytes left for the tail column
+        gap = Signal(range(MIN_IPG + 1), init=MIN_IPG)    # gap bytes so far, saturating
+        end = cur_last & (count >= ETH_MIN_FRAME)
+
+        def load(data, n, last, first):
+            """Take a beat of ``n`` bytes into ``cur`` and the CRC, padding a short frame."""
+            before = Mux(first, 0, count)
+            need = ETH_MIN_FRAME - before
+            n_eff = Mux(last & (before + n < ETH_MIN_FRAME), Mux(need >= LANES, LANES, need), n)
+            total = before + n_eff
+            lanes = Const(keep_of(n), LANES) if isinstance(n, int) else keep_of(n)
+            mask = Cat(*(Mux(lanes[k], Const(0xFF, 8), 0) for k in range(LANES)))
+            m.d.comb += [crc.valid.eq(1), crc.first.eq(first), crc.data.eq(data & mask),
+                         crc.keep.eq(keep_of(n_eff))]
+            m.d.sync += [cur.eq(data & mask), cur_n.eq(n_eff), cur_last.eq(last),
+                         count.eq(Mux(total > ETH_MIN_FRAME, ETH_MIN_FRAME + 1, total))]
+
+        nbytes = Signal(range(LANES + 1))
+        m.d.comb += nbytes.eq(sum(beat.keep[k] for k in range(LANES)))
+        cur_bytes = [cur[8 * k:8 * k + 8] for k in range(LANES)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.i.valid & (gap == MIN_IPG)):
+                    send(_START_COLUMN)
+                    m.d.comb += self.i.ready.eq(1)
+                    load(beat.data, nbytes, beat.last, first=1)
+                    m.next = "DATA"
+                with m.Else():
+                    send(_IDLE_COLUMN)
+                    m.d.sync += gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
+            with m.State("DATA"):
+                with m.If(~end):
+                    send(_column([(b, False) for b in cur_bytes]))
+                    with m.If(cur_last):
+                        load(Const(0, 64), 0, 1, first=0)          # padding
+                    with m.Elif(self.i.valid):
+                        m.d.comb += self.i.ready.eq(1)
+                        load(beat.data, nbytes, beat.last, first=0)
+                    with m.Else():
+                        m.next = "UNDERRUN"
+                with m.Else():
+                    fcs_bytes = [crc.value[8 * j:8 * j + 8] for j in range(FCS_LEN)]
+                    m.d.sync += fcs.eq(crc.value)
+                    with m.Switch(cur_n):
+                        for n in range(1, LANES + 1):
+                            with m.Case(n):
+                                lanes = [(cur_bytes[k], False) for k in range(n)]
+                                lanes += [(f, False) for f in fcs_bytes[:LANES - n]]
+                                if n + FCS_LEN < LANES:
+                                    lanes.append(_ctrl(TERMINATE))
+                                lanes += [_ctrl(IDLE)] * (LANES - len(lanes))
+                                send(_column(lanes))
+                                if n + FCS_LEN < LANES:
+                                    m.d.sync += [gap.eq(LANES - n - FCS_LEN),
+                                                 self.frames.eq(self.frames + 1)]
+                                    m.next = "IDLE"
+                                else:
+                                    m.d.sync += tail_n.eq(n + FCS_LEN - LANES)
+                                    m.next = "TAIL"
+            with m.State("TAIL"):
+                with m.Switch(tail_n):
+                    for t in range(FCS_LEN + 1):
+                        with m.Case(t):
+                            lanes = [(fcs[8 * j:8 * j + 8], False)
+                                     for j in range(FCS_LEN - t, FCS_LEN)]
+                            lanes += [_ctrl(TERMINATE)] + [_ctrl(IDLE)] * (LANES - 1 - t)
+                            send(_column(lanes))
+                            m.d.sync += gap.eq(LANES - t)
+                m.d.sync += self.frames.eq(self.frames + 1)
+                m.next = "IDLE"
+            with m.State("UNDERRUN"):
+                # the beat did not come: cut the frame (/E/ then /T/), drop the rest of it
+                send(_ERROR_COLUMN)
+                m.d.sync += self.underruns.eq(self.underruns + 1)
+                m.next = "CUT"
+            with m.State("CUT"):
+                send(_column([_ctrl(TERMINATE)] + [_ctrl(IDLE)] * (LANES - 1)))
+                m.d.sync += gap.eq(LANES)
+                m.next = "DROP"
+            with m.State("DROP"):
+                send(_IDLE_COLUMN)
+                m.d.sync += gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid & beat.last):
+                    m.next = "IDLE"
+        return m
+
+
+class XgmiiTx(wiring.Component):
+    """XGMII MAC TX with a store-and-forward buffer (any source: gaps allowed).
+
+    Ports
+    -----
+    i : In(beat_stream())
+        Frames without FCS (padded here if short); may arrive with idle gaps.
+    xgmii : Out(XgmiiSignature())
+        Transmit columns to the PHY, one per cycle.
+    frames, underruns : Out(32)
+        See :class:`XgmiiTxCore`.
+    """
+
+    def __init__(self, buffer_depth: int = 256):
+        self.buffer_depth = buffer_depth
+        super().__init__({"i": In(beat_stream()), "xgmii": Out(XgmiiSignature()),
+                          "frames": Out(32), "underruns": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.buffer = buffer = TxFrameBuffer(self.buffer_depth)
+        m.submodules.core = core = XgmiiTxCore()
+        wiring.connect(m, wiring.flipped(self.i), buffer.i)
+        wiring.connect(m, buffer.o, core.i)
+        wiring.connect(m, core.xgmii, wiring.flipped(self.xgmii))
+        m.d.comb += [self.frames.eq(core.frames), self.underruns.eq(core.underruns)]
+        return m
