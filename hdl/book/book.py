@@ -106,8 +106,7 @@ class Book(wiring.Component):
                                               init=[empty] * (1 << p.slot_bits))
         pub_wr = pub.write_port()
         pub_rd = pub.read_port(domain="comb")
-        pub_peek = pub.read_port(domain="comb")
-        m.d.comb += [pub_peek.addr.eq(self.peek_tob_addr), self.peek_tob.eq(pub_peek.data)]
+        m.d.comb += self.peek_tob.eq(pub_rd.data)   # host peeks share the read port while idle
 
         # the record being applied
         rec = Signal(FeedRecord)
@@ -153,7 +152,8 @@ class Book(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += [self.i.ready.eq(1), self.idle.eq(1)]
+                m.d.comb += [self.i.ready.eq(1), self.idle.eq(1),
+                             pub_rd.addr.eq(self.peek_tob_addr)]
                 with m.If(self.i.valid):
                     t = in_rec.type
                     m.d.sync += [rec.eq(in_rec), slot.eq(cam_slot), sub.eq(cam_hit),

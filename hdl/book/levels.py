@@ -86,9 +86,8 @@ class PriceLevels(wiring.Component):
         s_wr, l_wr = sides.write_port(), levels.write_port()
         s_rd = sides.read_port(transparent_for=(s_wr,))
         l_rd = levels.read_port(transparent_for=(l_wr,))
-        s_peek, l_peek = sides.read_port(), levels.read_port()
-        m.d.comb += [s_peek.addr.eq(self.peek_side_addr), self.peek_side.eq(s_peek.data),
-                     l_peek.addr.eq(self.peek_level_addr), self.peek_level.eq(l_peek.data)]
+        # host peeks use the same read ports while no command runs (one read port per array)
+        m.d.comb += [self.peek_side.eq(s_rd.data), self.peek_level.eq(l_rd.data)]
         side = s_layout(s_rd.data)
         level = l_layout(l_rd.data)
 
@@ -171,6 +170,8 @@ class PriceLevels(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
+                m.d.comb += [s_rd.addr.eq(self.peek_side_addr),
+                             l_rd.addr.eq(self.peek_level_addr)]
                 with m.If(self.start):
                     quote = self.command == Command.QUOTE
                     addr = Cat(self.ask & ~quote, self.slot)
