@@ -1,0 +1,199 @@
+"""The composed trading core: XGMII RX → feed → book → decision → OUCH payload (issues 5, 6).
+
+Only composes (DESIGN.md diagram, STYLE.md §2):
+
+* :class:`~.feed.path.FeedPath` — XGMII MAC RX, Ethernet/IPv4/UDP, MoldUDP64
+  sequencing (MoldUDP64 §5) and ITCH 5.0 decoding into feed records;
+* :class:`~.book.Book` — records → top-of-book records;
+* :class:`~.strategy.decision.DecisionPath` — strategy and inline risk;
+* :class:`~.order.encoder.OuchEncoder` — SoupBinTCP ``U`` packets of OUCH
+  orders (SoupBinTCP §2.8, OUCH 5.0 §4.1), out on ``ouch``;
+* :class:`~.csr.plane.ControlPlane` — control datagrams on
+  ``control_rx``/``control_tx``; its ports drive the book subscriptions
+  (table ``subscription``), the strategy/risk/position tables, the risk
+  globals and trip clear, the encoder's symbol table and ``ref_base``, and
+  read back the book, risk and encoder counters;
+* :class:`~.gap_gate.GapGate` — the arbiter's gap events into the decision
+  path's ``gap``, in order with the records;
+* :class:`~.timestamp.Timestamp` — the free-running cycle counter: frames
+  are stamped at their start (``hw_ts``), the decision path and the encoder
+  stamp their stages with it; it is also the ``now`` output.
+
+The MAC/IP/TCP transmit side and the event channel are not in yet: the core
+ends at the encoder's payload beats and its per-request ``reports``.
+"""
+
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from tick2trade.proto import control
+from tick2trade.proto.net import mac_bytes
+
+from .book import Book
+from .book.layouts import COUNTERS as BOOK_COUNTERS
+from .book.layouts import BookParams
+from .csr.device_map import device_map
+from .csr.plane import ControlPlane
+from .feed.layer import FeedStats
+from .feed.path import FeedPath
+from .gap_gate import GapGate
+from .layouts import TIMESTAMP_WIDTH, beat_stream
+from .net.mac.stats import MacRxStats
+from .net.mac.xgmii import XgmiiSignature
+from .net.udp_rx_config import UdpRxStats
+from .order.encoder import OuchEncoder
+from .order.layouts import OrderReport
+from .risk.layouts import COUNTERS as RISK_COUNTERS
+from .strategy.decision import DecisionPath
+from .strategy.layouts import MAX_SYMBOLS, executed_stream
+from .timestamp import Timestamp
+
+__all__ = ["TradingCore"]
+
+
+class TradingCore(wiring.Component):
+    """XGMII RX in, OUCH payload beats out, configured through the control plane.
+
+    Parameters
+    ----------
+    net_config :
+        Receive filters fixed at build time: an object with ``own_mac``,
+        ``groups`` (multicast MACs), ``ports`` (UDP), ``accept_broadcast``,
+        ``check_ip_checksum`` (``sim.model.net.UdpRxConfig``).
+    book_params : BookParams
+        Book capacities; ``book_params.symbols`` (at most ``MAX_SYMBOLS``) is
+        also the decision path's number of slots.
+    kind, build_hash :
+        The ID register's device kind and the build hash (device block).
+
+    Ports
+    -----
+    xgmii : In(XgmiiSignature())
+        The feed line (as ``sim.feed_top.FeedPathTop``).
+    ouch : Out(beat_stream())
+        SoupBinTCP-framed OUCH packets, lane 0 first.
+    report, report_valid : Out(OrderReport), Out(1)
+        The encoder's ``reports`` stream (it never stalls): every request the
+        encoder consumed, a sent order when its first byte leaves, a reject
+        when taken (the event channel's source).
+    executed : In(executed_stream())
+        Executions of our orders (positions).
+    control_rx, control_tx : In/Out(beat_stream())
+        Control datagrams (``proto/control``), one per ``first``…``last``.
+    stats, mac_stats, udp_stats : Out
+        The feed path's counters.
+    tripped : Out(1)
+        The risk kill switch is latched.
+    idle : Out(1)
+        No record between the arbiter and the encoder's output (the ingress
+        buffers may still hold packets while a gap waits for its timeout).
+    now : Out(TIMESTAMP_WIDTH)
+        The free-running cycle counter.
+    """
+
+    def __init__(self, net_config, book_params: BookParams | None = None, *,
+                 seq_check: bool = True, kind: control.DeviceKind = control.DeviceKind.HARDWARE,
+                 build_hash: int = 0):
+        self.net_config = net_config
+        self.book_params = book_params or BookParams()
+        if self.book_params.symbols > MAX_SYMBOLS:
+            raise ValueError(f"book_params.symbols must be at most {MAX_SYMBOLS}")
+        self.seq_check = seq_check
+        self.regmap = device_map(kind, build_hash)
+        super().__init__({
+            "xgmii": In(XgmiiSignature()),
+            "ouch": Out(beat_stream()),
+            "report": Out(OrderReport),
+            "report_valid": Out(1),
+            "executed": In(executed_stream()),
+            "control_rx": In(beat_stream()),
+            "control_tx": Out(beat_stream()),
+            "stats": Out(FeedStats(1)),
+            "mac_stats": Out(MacRxStats()),
+            "udp_stats": Out(UdpRxStats()),
+            "tripped": Out(1),
+            "idle": Out(1),
+            "now": Out(TIMESTAMP_WIDTH),
+        })
+
+    def _feed(self, m, clock) -> FeedPath:
+        cfg = self.net_config
+        groups, ports = max(1, len(cfg.groups)), max(1, len(cfg.ports))
+        m.submodules.feed = feed = FeedPath(lines=1, groups=groups, ports=ports)
+        m.d.comb += [
+            feed.timestamp.eq(clock),
+            feed.seq_check.eq(self.seq_check),
+            feed.config.own_mac.eq(int.from_bytes(mac_bytes(cfg.own_mac), "big")),
+            feed.config.accept_broadcast.eq(cfg.accept_broadcast),
+            feed.config.check_ip_checksum.eq(cfg.check_ip_checksum),
+            feed.config.group_valid.eq((1 << len(cfg.groups)) - 1),
+            feed.config.port_valid.eq((1 << len(cfg.ports)) - 1),
+        ]
+        for k, group in enumerate(cfg.groups):
+            m.d.comb += feed.config.group_mac[k].eq(int.from_bytes(mac_bytes(group), "big"))
+        for k, port in enumerate(cfg.ports):
+            m.d.comb += feed.config.port[k].eq(port)
+        wiring.connect(m, wiring.flipped(self.xgmii), feed.xgmii)
+        for name in ("stats", "mac_stats", "udp_stats"):
+            wiring.connect(m, getattr(feed, name), wiring.flipped(getattr(self, name)))
+        return feed
+
+    @staticmethod
+    def _table(m, source, sink, data=None):
+        """Drive a table write port ``sink`` from the bank's ``source`` (rows as bits)."""
+        m.d.comb += [sink.en.eq(source.en), sink.addr.eq(source.addr),
+                     sink.data.eq(source.data.as_value() if data is None else data)]
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.book_params
+        m.submodules.clock = clock = Timestamp()
+        m.d.comb += self.now.eq(clock.count)
+        feed = self._feed(m, clock.count)
+        m.submodules.book = book = Book(p)
+        m.submodules.decision = decision = DecisionPath(p.symbols)
+        m.submodules.encoder = encoder = OuchEncoder()
+        m.submodules.control = plane = ControlPlane(self.regmap)
+        m.submodules.gap_gate = gate = GapGate()
+
+        # hot path
+        wiring.connect(m, feed.o, book.i)
+        wiring.connect(m, book.o, decision.tob)
+        wiring.connect(m, decision.orders, encoder.requests)
+        wiring.connect(m, encoder.packets, wiring.flipped(self.ouch))
+        m.d.comb += [self.report.eq(encoder.reports.payload),
+                     self.report_valid.eq(encoder.reports.valid)]
+        wiring.connect(m, wiring.flipped(self.executed), decision.executed)
+        m.d.comb += [decision.now.eq(clock.count), encoder.now.eq(clock.count),
+                     self.tripped.eq(decision.tripped)]
+
+        # feed gaps, after every earlier record (GapGate)
+        wiring.connect(m, feed.gap, gate.gap)
+        drained = ~feed.o.valid & book.idle & ~book.o.valid & decision.idle & ~decision.tob.valid
+        m.d.comb += [gate.drained.eq(drained), decision.gap.eq(gate.strobe),
+                     self.idle.eq(drained & ~decision.orders.valid & ~encoder.packets.valid)]
+
+        # control plane
+        wiring.connect(m, wiring.flipped(self.control_rx), plane.rx)
+        wiring.connect(m, plane.tx, wiring.flipped(self.control_tx))
+        sub = plane.port("table.subscription")
+        m.d.comb += [book.sub_we.eq(sub.en & (sub.addr < p.symbols)),
+                     book.sub_slot.eq(sub.addr[:p.slot_bits]),
+                     book.sub_locate.eq(sub.data.locate), book.sub_valid.eq(sub.data.valid)]
+        self._table(m, plane.port("table.strategy"), decision.strategy_table)
+        self._table(m, plane.port("table.risk"), decision.risk_table)
+        position = plane.port("table.position")
+        self._table(m, position, decision.position_table, position.data.position)
+        self._table(m, plane.port("table.symbols"), encoder.symbols)
+        m.d.comb += [decision.glob.eq(plane.port("risk.global").as_value()),
+                     decision.clear_trip.eq(plane.port("risk.clear_trip").value),
+                     encoder.ref_base.eq(plane.port("order.ref_base").value),
+                     plane.port("order.sent").value.eq(encoder.sent_count),
+                     plane.port("order.rejected").value.eq(encoder.reject_count)]
+        for i, name in enumerate(RISK_COUNTERS):
+            m.d.comb += plane.port(f"risk.count_{name}").value.eq(decision.counters[i])
+        for name in BOOK_COUNTERS:
+            m.d.comb += plane.port(f"book.count_{name}").value.eq(getattr(book, name))
+        return m
+

@@ -1,0 +1,169 @@
+"""Run the composed core (``hdl/core.py``) under a C++ Verilator harness: no Python per cycle.
+
+The harness (``core_harness.cpp.in``) sends the configuration as control
+datagrams on ``control_rx`` (each waits for its reply), drives the frames
+on XGMII RX at line rate (as :mod:`.harness` does), waits until the core has
+been idle for ``tail`` cycles, then sends the ``after`` datagrams (counter
+reads). It records every OUCH payload beat and every encoder report with
+the cycle counter (``now``), the cycle each frame's ``/S/`` was driven, and
+every control reply. Built once per design (cache key: hash of the Verilog
+and the generated C++) under :data:`~tick2trade.sim.toolchain.BUILD_ROOT`.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amaranth.lib import wiring
+
+from tick2trade.hdl.order.layouts import OrderReport
+
+from ..toolchain import compile_harness, to_verilog
+from .decision import _words, unpack
+
+__all__ = ["CoreRun", "OuchBeat", "build_core_harness", "run_core_harness"]
+
+TEMPLATE = Path(__file__).with_name("core_harness.cpp.in")
+
+
+@dataclass(frozen=True)
+class OuchBeat:
+    """One OUCH payload beat taken from the core, at cycle ``now``."""
+
+    now: int
+    data: bytes          # the ``keep`` bytes, lane 0 first
+    first: bool
+    last: bool
+
+
+@dataclass
+class CoreRun:
+    """What one harness run produced (cycles are the core's ``now`` counter)."""
+
+    beats: list[OuchBeat]
+    reports: list[tuple[int, dict]]        # (now, OrderReport fields), in output order
+    starts: list[tuple[int, int]]           # per frame: (now of the /S/ column, its lane)
+    replies: list[bytes]                    # control replies, in order
+    counters: dict[str, int]                # feed counters (Verilog port names)
+    cycles: int
+    frames: int
+    wall_seconds: float
+    build_seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _cxx(name: str) -> str:
+    return name.replace("__", "___05F")
+
+
+def _counter_ports(top) -> list[str]:
+    """Every output port of at most 64 bits that is not a stream (the feed's counters)."""
+    names = []
+    for path, member, _ in top.signature.flatten(top):
+        name = "__".join(str(p) for p in path)
+        if (member.flow == wiring.Out and name.split("__")[0] in ("stats", "mac_stats",
+                                                                  "udp_stats", "tripped")
+                and member.shape is not None and _width(member.shape) <= 64):
+            names.append(name)
+    return names
+
+
+def _width(shape) -> int:
+    from amaranth.hdl import Shape
+
+    return Shape.cast(shape).width
+
+
+def _generate(counters: list[str]) -> str:
+    n = _words(OrderReport)
+    halves = (OrderReport.as_shape().size + 31) // 32
+    read = ["            const auto& p = top->report;"]
+    for w in range(n):
+        hi = f" | (uint64_t(p[{2 * w + 1}]) << 32)" if 2 * w + 1 < halves else ""
+        read.append(f"            words[{w}] = uint64_t(p[{2 * w}]){hi};")
+    write = "\n".join(
+        f'    std::fprintf(cnt, "{name} %llu\\n", (unsigned long long)top->{_cxx(name)});'
+        for name in counters)
+    text = TEMPLATE.read_text()
+    for key, value in {"@REPORT_WORDS@": str(n), "@READ_REPORT@": "\n".join(read),
+                       "@WRITE_COUNTERS@": write}.items():
+        text = text.replace(key, value)
+    return text
+
+
+def build_core_harness(top) -> tuple[Path, list[str], float]:
+    """Compile (or reuse) the harness of ``top`` (a ``TradingCore``): (binary, counters, s)."""
+    counters = _counter_ports(top)
+    binary, built = compile_harness("core_harness", to_verilog(top, name="top"),
+                                    _generate(counters))
+    return binary, counters, built
+
+
+def _write_records(path: Path, items: Iterable[bytes]) -> int:
+    n = 0
+    with open(path, "wb") as f:
+        for item in items:
+            f.write(struct.pack("<I", len(item)))
+            f.write(item)
+            n += 1
+    return n
+
+
+def _read_records(raw: bytes) -> list[bytes]:
+    out, at = [], 0
+    while at < len(raw):
+        (n,) = struct.unpack_from("<I", raw, at)
+        out.append(raw[at + 4:at + 4 + n])
+        at += 4 + n
+    return out
+
+
+def run_core_harness(top, config: Iterable[bytes], frames: Iterable[bytes],
+                     after: Iterable[bytes] = (), *, ipg: int = 12, extra_idle: int = 0,
+                     lane4: bool = True, ready_percent: int = 100, seed: int = 1,
+                     tail: int = 256) -> CoreRun:
+    """Configure ``top`` with the ``config`` datagrams, drive ``frames`` (FCS included), read
+    with the ``after`` datagrams; ``extra_idle``/``ready_percent`` as in :mod:`.harness`."""
+    binary, counters, built = build_core_harness(top)
+    n = _words(OrderReport)
+    with tempfile.TemporaryDirectory(prefix="t2t-core-") as tmp:
+        tmp = Path(tmp)
+        _write_records(tmp / "config.bin", config)
+        count = _write_records(tmp / "frames.bin", frames)
+        _write_records(tmp / "after.bin", after)
+        cmd = [str(binary), str(tmp / "config.bin"), str(tmp / "frames.bin"),
+               str(tmp / "after.bin"), str(tmp), str(ipg), str(extra_idle), str(int(lane4)),
+               str(ready_percent), str(seed), str(tail)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"core harness failed ({done.returncode}): {done.stderr[-2000:]}")
+        ouch = (tmp / "ouch.bin").read_bytes()
+        reports = (tmp / "reports.bin").read_bytes()
+        starts = (tmp / "starts.bin").read_bytes()
+        replies = _read_records((tmp / "replies.bin").read_bytes())
+        values = dict(line.split() for line in (tmp / "counters").read_text().splitlines())
+    beats = []
+    for now, data, flags in struct.iter_unpack("<3Q", ouch):
+        keep = flags & 0xFF
+        size = keep.bit_length()
+        if keep != (1 << size) - 1:
+            raise RuntimeError(f"OUCH beat at {now} with a non-contiguous keep 0x{keep:02x}")
+        beats.append(OuchBeat(now, data.to_bytes(8, "little")[:size], bool(flags >> 8 & 1),
+                              bool(flags >> 9 & 1)))
+    decoded = []
+    for at in range(0, len(reports), 8 * (1 + n)):
+        now, *parts = struct.unpack_from(f"<{1 + n}Q", reports, at)
+        bits = sum(p << (64 * k) for k, p in enumerate(parts))
+        fields = unpack(OrderReport, bits)
+        request_bits = (bits >> OrderReport.as_shape()["request"].offset)
+        fields["request"] = unpack(OrderReport.as_shape()["request"].shape, request_bits)
+        decoded.append((now, fields))
+    return CoreRun(beats=beats, reports=decoded, starts=list(struct.iter_unpack("<2Q", starts)),
+                   replies=replies, counters={k: int(values[k]) for k in counters},
+                   cycles=int(values["cycles"]), frames=count,
+                   wall_seconds=int(values["wall_ns"]) / 1e9, build_seconds=built)
