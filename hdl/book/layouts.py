@@ -15,7 +15,8 @@ from ..feed.layouts import FeedRecord
 from ..layouts import TIMESTAMP_WIDTH
 
 __all__ = ["BookParams", "COUNTERS", "BUY", "SELL", "SIDES", "TopOfBook", "tob_stream",
-           "order_entry", "side_state", "level_entry", "divide_magic"]
+           "order_entry", "side_state", "level_entry", "side_op", "side_quote", "quote_layout",
+           "divide_magic"]
 
 #: ITCH side codes (ITCH 5.0 §3.11); side index 0 is the bid, 1 the ask
 BUY, SELL = ord("B"), ord("S")
@@ -192,6 +193,39 @@ def side_state(p: BookParams) -> data.StructLayout:
 def level_entry(p: BookParams) -> data.StructLayout:
     """One price level: total displayed shares and number of orders."""
     return data.StructLayout({"shares": p.qty_bits, "count": p.count_bits})
+
+
+def _record_info() -> dict:
+    """What a top-of-book record copies from the record that caused it."""
+    return {"ts": 48, "seq": 64, "hw_ts": TIMESTAMP_WIDTH}
+
+
+def side_op(p: BookParams) -> data.StructLayout:
+    """One operation on one (slot, side), from the table stage to the level pipeline.
+
+    ``lost`` marks the side lost (a dropped add); otherwise ``shares`` go on
+    (``add``: and one order) or off (``remove``: and one order) the level of
+    ``price``. ``quote``: recompute the side's top after it; ``publish``: the
+    record touches nothing more of this slot, so its top may be published.
+    """
+    return data.StructLayout({
+        "lost": 1, "slot": p.slot_bits, "ask": 1, "price": 32, "shares": 32, "add": 1,
+        "remove": 1, "quote": 1, "publish": 1, **_record_info(),
+    })
+
+
+def side_quote(p: BookParams) -> data.StructLayout:
+    """One side's top after a ``quote`` operation (price and size 0 unless exact)."""
+    return data.StructLayout({
+        "slot": p.slot_bits, "ask": 1, "px": 32, "qty": p.qty_bits, "exact": 1, "publish": 1,
+        **_record_info(),
+    })
+
+
+def quote_layout(p: BookParams) -> data.StructLayout:
+    """A slot's published top (both sides), as the host reads it back."""
+    return data.StructLayout({"bid_px": 32, "bid_qty": p.qty_bits, "ask_px": 32,
+                              "ask_qty": p.qty_bits, "bid_exact": 1, "ask_exact": 1})
 
 
 class TopOfBook(data.Struct):

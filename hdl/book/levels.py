@@ -24,49 +24,55 @@ it; otherwise the top is published as inexact, price and size zero. So
 the top is exact as long as every live order of the side lies within ``W``
 ticks of the best one (``W × tick`` in price) and on the tick grid.
 
-Commands (one at a time: ``start`` when ``busy`` is low; ``done`` pulses in
-the last cycle): ``LEVEL`` adds (``add``: +shares, +1 order) or takes
-``shares`` off a level (``remove``: and one order), ``LOST`` marks a side
-lost, ``QUOTE`` computes both sides' tops of ``slot``.
+**Pipeline.** :func:`~.layouts.side_op` operations enter through ``i``, one
+per cycle, and are applied in order:
+
+1. ``tick = price // tick`` by a multiply (registered);
+2. read the side state and the level of ``tick mod W`` (both arrays have
+   one read port, registered);
+3. window arithmetic, new level and bitmap; write both back;
+4. for a ``quote`` operation: the best tick from the new bitmap, read its
+   level (same read port);
+5. the side's top, registered on ``o``.
+
+*Hazards.* The read-modify-write of stages 2–3 takes one read cycle, so
+the side array's read port is transparent to its write port and the level
+read takes the level written in the same cycle from a one-deep bypass: an
+operation on the same side or level right behind another sees its result.
+The quote read of stage 4 is *not* bypassed: it must see the level array
+as the quoted operation left it, not the write of the operation behind it
+in stage 3. Stage 4 shares the level read port with stage 2, so an
+operation does not enter while a ``quote`` operation is in stage 3 (one
+cycle lost per quote: at most two operations every three cycles). The
+consumer's buffer space is ``room``: an operation enters only when every
+``publish`` operation already in the pipeline, and it, will find room.
+
+Host peeks (``peek_side_addr``/``peek_level_addr``) use the same read
+ports when no operation needs them (the data follows one cycle after the
+address; read while the book is idle).
 """
 
-import enum
-
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .layouts import BookParams, divide_magic, level_entry, side_state
+from .layouts import BookParams, divide_magic, level_entry, side_op, side_quote, side_state
 
-__all__ = ["PriceLevels", "Command"]
-
-
-class Command(enum.IntEnum):
-    LEVEL = 0
-    LOST = 1
-    QUOTE = 2
+__all__ = ["PriceLevels"]
 
 
 class PriceLevels(wiring.Component):
-    """Level arrays, windows and top-of-book computation for every (slot, side)."""
+    """Level arrays, windows and per-side top of book for every (slot, side), pipelined."""
 
-    def __init__(self, params: BookParams):
+    def __init__(self, params: BookParams, room_bits: int = 4):
         self._p = p = params
         side_addr_bits = p.slot_bits + 1
         super().__init__({
-            "start": In(1),
-            "command": In(2),
-            "slot": In(p.slot_bits),
-            "ask": In(1),
-            "price": In(32),
-            "shares": In(32),
-            "add": In(1),
-            "remove": In(1),
+            "i": In(stream.Signature(side_op(p))),
+            "room": In(room_bits),
+            "o": Out(stream.Signature(side_quote(p), always_ready=True)),
             "busy": Out(1),
-            "done": Out(1),
-            "bid_px": Out(32), "bid_qty": Out(p.qty_bits), "bid_exact": Out(1),
-            "ask_px": Out(32), "ask_qty": Out(p.qty_bits), "ask_exact": Out(1),
             "ev_off_grid": Out(1),
             "ev_out_of_window": Out(1),
             "ev_shift": Out(1),
@@ -79,35 +85,53 @@ class PriceLevels(wiring.Component):
     def elaborate(self, platform):
         p, m = self._p, Module()
         W, wb = p.window, p.window_bits
-        s_layout, l_layout = side_state(p), level_entry(p)
+        s_layout, l_layout, op_layout = side_state(p), level_entry(p), side_op(p)
         side_depth = 2 << p.slot_bits
         sides = m.submodules.sides = Memory(shape=s_layout, depth=side_depth, init=[])
         levels = m.submodules.levels = Memory(shape=l_layout, depth=side_depth * W, init=[])
         s_wr, l_wr = sides.write_port(), levels.write_port()
         s_rd = sides.read_port(transparent_for=(s_wr,))
-        l_rd = levels.read_port(transparent_for=(l_wr,))
-        # host peeks use the same read ports while no command runs (one read port per array)
+        l_rd = levels.read_port()
         m.d.comb += [self.peek_side.eq(s_rd.data), self.peek_level.eq(l_rd.data)]
-        side = s_layout(s_rd.data)
-        level = l_layout(l_rd.data)
-
-        # latched command
-        slot, ask = Signal.like(self.slot), Signal()
-        price, shares = Signal(32), Signal(32)
-        add, remove = Signal(), Signal()
-        side_addr = Signal(p.slot_bits + 1)
-        m.d.comb += side_addr.eq(Cat(ask, slot))
-        s_addr = Signal.like(side_addr)     # held side read address
-        l_addr = Signal(len(side_addr) + wb)
-
-        # tick = price // tick, by a multiply (registered), remainder next cycle
         mul, shift = divide_magic(p.tick)
-        tick = Signal(p.tick_bits)
-        rem = Signal(16)
-        m.d.comb += rem.eq((price - tick * p.tick)[:16])
-        count_delta = Signal(2)  # +1, -1 or 0 in two's complement
 
-        # window arithmetic on the side as read
+        # ---- stage 1: the operation and its tick, registered on entry
+        v1, op1, tick1 = Signal(), Signal(op_layout), Signal(p.tick_bits)
+        v2, op2, tick2, off2 = Signal(), Signal(op_layout), Signal(p.tick_bits), Signal()
+        v3, op3, side3 = Signal(), Signal(op_layout), Signal(s_layout)
+        v4, op4 = Signal(), Signal(op_layout)
+        in_flight = Signal(range(6))   # publish operations that will need room
+        m.d.comb += in_flight.eq((v1 & op1.publish) + (v2 & op2.publish) + (v3 & op3.publish)
+                                 + (v4 & op4.publish) + (self.o.valid & self.o.p.publish))
+        # a quote in stage 2 reads the level array next cycle, when an entering
+        # operation would read it too: one cycle lost
+        m.d.comb += [self.i.ready.eq(~(v2 & op2.quote) & (in_flight < self.room)),
+                     self.busy.eq(v1 | v2 | v3 | v4 | self.o.valid)]
+        m.d.sync += v1.eq(self.i.valid & self.i.ready)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [op1.eq(self.i.payload), tick1.eq((self.i.payload.price * mul) >> shift)]
+
+        # ---- stage 1 → 2: issue the reads
+        side_addr1 = Cat(op1.ask, op1.slot)
+        level_addr1 = Cat(tick1[:wb], side_addr1)
+        m.d.comb += [s_rd.addr.eq(Mux(v1, side_addr1, self.peek_side_addr)),
+                     l_rd.addr.eq(Mux(v1, level_addr1, self.peek_level_addr))]
+        level_addr2 = Signal.like(level_addr1)
+        m.d.sync += [v2.eq(v1), op2.eq(op1), tick2.eq(tick1), level_addr2.eq(level_addr1),
+                     off2.eq((op1.price - tick1 * p.tick)[:16] != 0)]
+
+        # ---- stage 2: window arithmetic and the level's read-modify-write
+        side = s_layout(s_rd.data)
+        bypass_en, bypass_addr = Signal(), Signal.like(level_addr1)
+        bypass_data = Signal(l_layout)
+        m.d.sync += [bypass_en.eq(l_wr.en), bypass_addr.eq(l_wr.addr), bypass_data.eq(l_wr.data)]
+        level = Signal(l_layout)
+        m.d.comb += level.eq(Mux(bypass_en & (bypass_addr == level_addr2), bypass_data,
+                                 l_rd.data))
+        tick = tick2
+        add, remove = op2.add, op2.remove
+        count_delta = Signal(2)  # +1, -1 or 0 in two's complement
+        m.d.comb += count_delta.eq(Mux(add, 1, Mux(remove, 3, 0)))
         base, bitmap = side.base, side.bitmap
         full = Const((1 << W) - 1, W)
         hi = Signal(p.tick_bits + 1)
@@ -140,137 +164,81 @@ class PriceLevels(wiring.Component):
         m.d.comb += can_move.eq(((bitmap & leaving) == 0)
                                 & Mux(down, side.low == 0, side.high == 0))
 
-        # new side state (written in SIDE or LEVEL)
-        n_side = Signal(s_layout)
-        n_index = Signal(wb)   # window index of the tick after any move
+        n_side = Signal(s_layout)      # after the window arithmetic
+        out_side = Signal(s_layout)    # after the level write too
         n_base = Signal(p.tick_bits)
+        inside, was_inside = Signal(), Signal()
+        m.d.comb += [n_side.eq(side), was_inside.eq(~below & ~above), inside.eq(was_inside),
+                     n_base.eq(base)]
+        level_op = v2 & ~op2.lost
+        with m.If(op2.lost):
+            m.d.comb += n_side.lost.eq(1)
+        with m.Elif(off2):
+            m.d.comb += [n_side.off_grid.eq(side.off_grid + count_delta.as_signed()),
+                         self.ev_off_grid.eq(level_op & add)]
+        with m.Else():
+            with m.If(add & ~was_inside & can_move):
+                m.d.comb += [n_base.eq(new_base), n_side.base.eq(new_base),
+                             n_side.bitmap.eq(moved), inside.eq(1),
+                             self.ev_shift.eq(level_op)]
+            with m.If(~inside):
+                m.d.comb += self.ev_out_of_window.eq(level_op & add)
+                with m.If(below):
+                    m.d.comb += n_side.low.eq(side.low + count_delta.as_signed())
+                with m.Else():
+                    m.d.comb += n_side.high.eq(side.high + count_delta.as_signed())
+        index = Signal(wb)
+        m.d.comb += index.eq((tick - n_base)[:wb])
+        new_level = Signal(l_layout)
+        new_count = Signal(p.count_bits)
+        m.d.comb += [
+            new_count.eq(level.count + count_delta.as_signed()),
+            new_level.shares.eq(Mux(add, level.shares + op2.shares, level.shares - op2.shares)),
+            new_level.count.eq(new_count),
+            out_side.eq(n_side),
+        ]
+        bit = Const(1, W) << index
+        write_level = level_op & ~off2 & inside
+        with m.If(write_level):
+            with m.If(new_count == 0):
+                m.d.comb += [new_level.eq(0), out_side.bitmap.eq(n_side.bitmap & ~bit)]
+            with m.Else():
+                m.d.comb += out_side.bitmap.eq(n_side.bitmap | bit)
+        m.d.comb += [s_wr.addr.eq(Cat(op2.ask, op2.slot)), s_wr.data.eq(out_side),
+                     s_wr.en.eq(v2),
+                     l_wr.addr.eq(level_addr2), l_wr.data.eq(new_level),
+                     l_wr.en.eq(write_level)]
+        m.d.sync += [v3.eq(v2), op3.eq(op2), side3.eq(out_side)]
 
-        # priority encoders for QUOTE
+        # ---- stage 3: best tick of the quoted side, read its level
+        bm = side3.bitmap
+        ask3 = op3.ask
         hi_bit, lo_bit = Signal(wb), Signal(wb)
         for i in range(W):
-            with m.If(bitmap[i]):
+            with m.If(bm[i]):
                 m.d.comb += hi_bit.eq(i)
         for i in reversed(range(W)):
-            with m.If(bitmap[i]):
+            with m.If(bm[i]):
                 m.d.comb += lo_bit.eq(i)
+        better = Mux(ask3, side3.low, side3.high)
+        worse = Mux(ask3, side3.high, side3.low)
+        exact = Signal()
+        m.d.comb += exact.eq(~side3.lost & (side3.off_grid == 0) & (better == 0)
+                             & ((bm != 0) | (worse == 0)))
         best_tick = Signal(p.tick_bits)
-        q_exact = Signal()
-        better = Mux(ask, side.low, side.high)
-        worse = Mux(ask, side.high, side.low)
-        m.d.comb += q_exact.eq(~side.lost & (side.off_grid == 0) & (better == 0)
-                               & ((bitmap != 0) | (worse == 0)))
-        q_tick = Signal(p.tick_bits)      # registered best tick of the side being quoted
-        q_ok = Signal()                   # exact and not empty
-        q_px = Signal(32)
-        m.d.comb += q_px.eq((q_tick * p.tick)[:32])
+        m.d.comb += best_tick.eq(side3.base + Mux(ask3, lo_bit, hi_bit))
+        with m.If(v3 & op3.quote):
+            m.d.comb += l_rd.addr.eq(Cat(best_tick[:wb], ask3, op3.slot))
+        tick4, ok4, exact4 = Signal(p.tick_bits), Signal(), Signal()
+        m.d.sync += [v4.eq(v3 & op3.quote), op4.eq(op3), tick4.eq(best_tick),
+                     ok4.eq(exact & (bm != 0)), exact4.eq(exact)]
 
-        held_side = Signal(s_layout)
-        held_index = Signal(wb)
-        m.d.comb += [s_rd.addr.eq(s_addr), l_rd.addr.eq(l_addr)]   # defaults, overridden below
-
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += [s_rd.addr.eq(self.peek_side_addr),
-                             l_rd.addr.eq(self.peek_level_addr)]
-                with m.If(self.start):
-                    quote = self.command == Command.QUOTE
-                    addr = Cat(self.ask & ~quote, self.slot)
-                    m.d.comb += s_rd.addr.eq(addr)
-                    m.d.sync += [slot.eq(self.slot), ask.eq(self.ask & ~quote),
-                                 price.eq(self.price), shares.eq(self.shares),
-                                 add.eq(self.add), remove.eq(self.remove),
-                                 count_delta.eq(Mux(self.add, 1, Mux(self.remove, 3, 0))),
-                                 tick.eq((self.price * mul) >> shift),
-                                 s_addr.eq(addr)]
-                    with m.Switch(self.command):
-                        with m.Case(Command.LEVEL):
-                            m.next = "SIDE"
-                        with m.Case(Command.LOST):
-                            m.next = "LOST"
-                        with m.Case(Command.QUOTE):
-                            m.next = "QUOTE_SIDE"
-            with m.State("LOST"):
-                m.d.comb += [self.busy.eq(1), n_side.eq(side), n_side.lost.eq(1),
-                             s_wr.addr.eq(s_addr), s_wr.data.eq(n_side), s_wr.en.eq(1),
-                             self.done.eq(1)]
-                m.next = "IDLE"
-            with m.State("SIDE"):
-                m.d.comb += [self.busy.eq(1), n_side.eq(side)]
-                inside, was_inside = Signal(), Signal()
-                m.d.comb += [was_inside.eq(~below & ~above), inside.eq(was_inside),
-                             n_base.eq(base)]
-                with m.If(rem != 0):
-                    m.d.comb += [n_side.off_grid.eq(side.off_grid + count_delta.as_signed()),
-                                 self.ev_off_grid.eq(add)]
-                with m.Else():
-                    with m.If(add & ~was_inside & can_move):
-                        m.d.comb += [n_base.eq(new_base), n_side.base.eq(new_base),
-                                     n_side.bitmap.eq(moved), inside.eq(1),
-                                     self.ev_shift.eq(1)]
-                    with m.If(~inside):
-                        m.d.comb += self.ev_out_of_window.eq(add)
-                        with m.If(below):
-                            m.d.comb += n_side.low.eq(side.low + count_delta.as_signed())
-                        with m.Else():
-                            m.d.comb += n_side.high.eq(side.high + count_delta.as_signed())
-                m.d.comb += n_index.eq((tick - n_base)[:wb])
-                with m.If((rem == 0) & inside):
-                    # read the level; the side is written with it
-                    level_addr = Cat(tick[:wb], side_addr)
-                    m.d.comb += l_rd.addr.eq(level_addr)
-                    m.d.sync += [l_addr.eq(level_addr), held_side.eq(n_side),
-                                 held_index.eq(n_index)]
-                    m.next = "LEVEL"
-                with m.Else():
-                    m.d.comb += [s_wr.addr.eq(s_addr), s_wr.data.eq(n_side), s_wr.en.eq(1),
-                                 self.done.eq(1)]
-                    m.next = "IDLE"
-            with m.State("LEVEL"):
-                m.d.comb += self.busy.eq(1)
-                new_level = Signal(l_layout)
-                new_count = Signal(p.count_bits)
-                m.d.comb += [
-                    new_count.eq(level.count + count_delta.as_signed()),
-                    new_level.shares.eq(Mux(add, level.shares + shares, level.shares - shares)),
-                    new_level.count.eq(new_count),
-                ]
-                out_side = Signal(s_layout)
-                m.d.comb += out_side.eq(held_side)
-                bit = Const(1, W) << held_index
-                with m.If(new_count == 0):
-                    m.d.comb += [new_level.eq(0),
-                                 out_side.bitmap.eq(held_side.bitmap & ~bit)]
-                with m.Else():
-                    m.d.comb += out_side.bitmap.eq(held_side.bitmap | bit)
-                m.d.comb += [l_wr.addr.eq(l_addr), l_wr.data.eq(new_level), l_wr.en.eq(1),
-                             s_wr.addr.eq(s_addr), s_wr.data.eq(out_side), s_wr.en.eq(1),
-                             self.done.eq(1)]
-                m.next = "IDLE"
-            with m.State("QUOTE_SIDE"):
-                # the side of ``ask`` is in the read data: its best tick, and read that level
-                m.d.comb += self.busy.eq(1)
-                m.d.comb += best_tick.eq(base + Mux(ask, lo_bit, hi_bit))
-                level_addr = Cat(best_tick[:wb], Cat(ask, slot))
-                m.d.comb += l_rd.addr.eq(level_addr)
-                m.d.sync += [q_tick.eq(best_tick), q_ok.eq(q_exact & (bitmap != 0)),
-                             l_addr.eq(level_addr)]
-                with m.If(~ask):
-                    m.d.sync += self.bid_exact.eq(q_exact)
-                with m.Else():
-                    m.d.sync += self.ask_exact.eq(q_exact)
-                m.next = "QUOTE_LEVEL"
-            with m.State("QUOTE_LEVEL"):
-                m.d.comb += self.busy.eq(1)
-                with m.If(~ask):
-                    m.d.comb += s_rd.addr.eq(Cat(Const(1, 1), slot))
-                    m.d.sync += [self.bid_px.eq(Mux(q_ok, q_px, 0)),
-                                 self.bid_qty.eq(Mux(q_ok, level.shares, 0)),
-                                 ask.eq(1), s_addr.eq(Cat(Const(1, 1), slot))]
-                    m.next = "QUOTE_SIDE"
-                with m.Else():
-                    m.d.sync += [self.ask_px.eq(Mux(q_ok, q_px, 0)),
-                                 self.ask_qty.eq(Mux(q_ok, level.shares, 0))]
-                    m.d.comb += self.done.eq(1)
-                    m.next = "IDLE"
+        # ---- stage 4: the side's top, registered out
+        q_level = l_layout(l_rd.data)
+        o = self.o.p
+        m.d.sync += [self.o.valid.eq(v4), o.slot.eq(op4.slot), o.ask.eq(op4.ask),
+                     o.px.eq(Mux(ok4, (tick4 * p.tick)[:32], 0)),
+                     o.qty.eq(Mux(ok4, q_level.shares, 0)), o.exact.eq(exact4),
+                     o.publish.eq(op4.publish), o.ts.eq(op4.ts), o.seq.eq(op4.seq),
+                     o.hw_ts.eq(op4.hw_ts)]
         return m
-

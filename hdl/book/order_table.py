@@ -27,10 +27,14 @@ for at most half load.
 Only orders of subscribed symbols are stored. Read latency is one cycle:
 ``lookup`` with ``ref`` in cycle ``n``, results in ``n + 1`` and held until
 the next lookup; a write (``we``) goes to the looked-up sets and is seen by
-the held results one cycle later.
+the held results one cycle later, and by a lookup issued in the same cycle
+(the read ports are transparent: back-to-back records on one set need no
+stall). ``clear`` invalidates the hit way in the same cycle as a ``we`` to
+another way (a duplicate add replaced in one step); the free way reported
+already counts the hit way as free, as it is after the removal.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -56,6 +60,7 @@ class OrderTable(wiring.Component):
             "free": Out(1),
             "free_bank": Out(1),
             "free_way": Out(max(1, p.way_bits)),
+            "clear": In(1),
             "we": In(1),
             "w_bank": In(1),
             "w_way": In(max(1, p.way_bits)),
@@ -87,11 +92,13 @@ class OrderTable(wiring.Component):
                     shape=layout, depth=1 << p.set_bits, init=[])
                 wr = mem.write_port()
                 rd = mem.read_port(transparent_for=(wr,))
+                write = self.we & (self.w_bank == b) & (self.w_way == w)
+                clear = self.clear & (self.hit_bank == b) & (self.hit_way == w)
                 m.d.comb += [
                     rd.addr.eq(addr),
                     wr.addr.eq(held[b]),
-                    wr.data.eq(self.w_entry),
-                    wr.en.eq(self.we & (self.w_bank == b) & (self.w_way == w)),
+                    wr.data.eq(Mux(write, self.w_entry.as_value(), 0)),
+                    wr.en.eq(write | clear),
                 ]
                 row.append(layout(rd.data))
             entries.append(row)
@@ -102,14 +109,16 @@ class OrderTable(wiring.Component):
                 with m.If(e.valid & (e.tag == self.tag)):
                     m.d.comb += [self.hit.eq(1), self.hit_bank.eq(b), self.hit_way.eq(w),
                                  self.entry.eq(e)]
-        # the freest set (tie: bank 0) and its lowest free way
-        free_count = [sum((~entries[b][w].valid).as_unsigned() for w in range(p.ways))
-                      for b in (0, 1)]
+        # the freest set (tie: bank 0) and its lowest free way, the hit way counted free
+        empty = [[~entries[b][w].valid | (self.hit & (self.hit_bank == b)
+                                          & (self.hit_way == w))
+                  for w in range(p.ways)] for b in (0, 1)]
+        free_count = [sum(empty[b][w].as_unsigned() for w in range(p.ways)) for b in (0, 1)]
         first_free = []
         for b in (0, 1):
             way = Signal(max(1, p.way_bits), name=f"free_way{b}")
             for w in reversed(range(p.ways)):
-                with m.If(~entries[b][w].valid):
+                with m.If(empty[b][w]):
                     m.d.comb += way.eq(w)
             first_free.append(way)
         with m.If(free_count[1] > free_count[0]):
