@@ -5,7 +5,8 @@ Run under Verilator by ``test_book_cocotb.py`` through
 ``T2T_BOOK_CASE`` (JSON, written by the pytest side) holds the subscribed
 locates (slot order), the :class:`~tick2trade.hdl.feed.layouts.FeedRecord`
 payloads as integers, the probabilities of an idle input cycle and of a
-stalled output cycle, a seed, the counter ports to read and a cycle limit.
+stalled output cycle, a seed, the counter ports to read, and how many
+cycles without progress (no record accepted, no top taken) mean a hang.
 
 Each cycle the bench drives its inputs just after the clock edge and
 samples the settled handshakes in the read-only phase before the next edge,
@@ -51,16 +52,17 @@ async def subscribe(dut, locates: list[int]) -> None:
 
 
 async def run_records(dut, records: list[int], idle: float, stall: float,
-                      rng: random.Random, max_cycles: int) -> tuple[list[int], int]:
+                      rng: random.Random, hang_cycles: int) -> tuple[list[int], int]:
     """Offer every record (random idle cycles), take tops (random stalls); (tops, cycles)."""
     edge, settled = RisingEdge(dut.clk), ReadOnly()
     tops: list[int] = []
     sent, offering, valid_high, ready_high = 0, False, False, False
-    quiet = cycles = 0
+    quiet = cycles = progress = 0
     while quiet < QUIET_CYCLES:
-        if cycles >= max_cycles:
-            raise AssertionError(f"book still busy after {max_cycles} cycles (hang?): "
-                                 f"{sent} of {len(records)} records accepted")
+        if cycles - progress > hang_cycles:
+            raise AssertionError(f"no progress for {hang_cycles} cycles (hang?) at cycle "
+                                 f"{cycles}: {sent} of {len(records)} records accepted, "
+                                 f"{len(tops)} tops taken")
         # drive this cycle's inputs (only the ones that change)
         if not offering and sent < len(records) and not (idle and rng.random() < idle):
             dut.i__payload.value = records[sent]
@@ -74,10 +76,11 @@ async def run_records(dut, records: list[int], idle: float, stall: float,
             dut.o__ready.value = int(ready)
         await settled
         if offering and dut.i__ready.value:
-            sent, offering = sent + 1, False
+            sent, offering, progress = sent + 1, False, cycles
         out_valid = bool(dut.o__valid.value)
         if ready and out_valid:
             tops.append(int(dut.o__payload.value))
+            progress = cycles
         done = sent == len(records) and not offering
         quiet = quiet + 1 if done and dut.idle.value and not out_valid else 0
         await edge
@@ -96,7 +99,7 @@ async def tops_and_counters(dut):
     await subscribe(dut, case["subscriptions"])
     records = [int(r, 16) for r in case["records"]]
     tops, cycles = await run_records(dut, records, case["idle"], case["stall"], rng,
-                                     case["max_cycles"])
+                                     case["hang_cycles"])
     counters = {name: int(getattr(dut, name).value) for name in case["counters"]}
     with open(os.environ["T2T_BOOK_RESULT"], "w") as f:
         json.dump({"tops": [hex(t) for t in tops], "counters": counters, "cycles": cycles}, f)
