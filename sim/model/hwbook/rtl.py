@@ -29,6 +29,7 @@ class RtlRun:
 
     tops: list[TobRecord]
     counters: dict[str, int]
+    #: cycles from the first record offered to the book going idle (the C++ harness's figure)
     cycles: int
     #: (accept cycle of the record, cycle of each top it caused) for latency figures
     latencies: list[int] = field(default_factory=list)
@@ -61,6 +62,7 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
             ctx.set(dut.sub_valid, 1)
             await ctx.tick()
         ctx.set(dut.sub_we, 0)
+        state["start"] = state["cycle"]
         for r in records:
             while idle and rng.random() < idle:
                 await ctx.tick()
@@ -75,6 +77,7 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
         while quiet < 4:
             await ctx.tick()
             quiet = quiet + 1 if ctx.get(dut.idle) and not ctx.get(dut.o.valid) else 0
+        state["busy"] = state["cycle"] - state["start"]
         run.counters = {name: ctx.get(getattr(dut, name)) for name in COUNTERS}
         if read_back:
             await _read_back(ctx, dut, params, len(subscriptions), run)
@@ -102,7 +105,7 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
             break
     if not state["done"]:
         raise RuntimeError(f"book still busy after {max_cycles} cycles (hang?)")
-    run.cycles = state["cycle"]
+    run.cycles = state["busy"]
     return run
 
 
