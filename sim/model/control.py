@@ -242,9 +242,14 @@ class ControlModel:
 
 
 class ControlServer(asyncio.DatagramProtocol):
-    """Serves a :class:`ControlModel` on UDP and streams events to its subscribers."""
+    """Serves a :class:`ControlModel` on UDP and streams events to its subscribers.
 
-    def __init__(self, model: ControlModel | None = None):
+    ``batch``: most events per EVENTS datagram; ``batch=1`` is the gateware
+    packer's rule (:class:`EventSequencer`, ``hdl/csr/events.py``).
+    """
+
+    def __init__(self, model: ControlModel | None = None, batch: int = 16):
+        self.batch = batch
         self.model = model or ControlModel()
         self.transport: asyncio.DatagramTransport | None = None
         self._seq: dict[object, int] = {}
@@ -274,8 +279,8 @@ class ControlServer(asyncio.DatagramProtocol):
             return
         for addr, mask in list(self.model.subscribers.items()):
             chosen = [e for e in events if mask >> int(e.type) & 1]
-            for start in range(0, len(chosen), 16):  # 16 order events fit one datagram
-                batch = tuple(chosen[start:start + 16])
+            for start in range(0, len(chosen), self.batch):  # 16 order events fit one
+                batch = tuple(chosen[start:start + self.batch])
                 seq = self._seq.get(addr, 0)
                 self.transport.sendto(c.encode(c.Events(seq, batch)), addr)
                 self._seq[addr] = (seq + len(batch)) & MASK32
@@ -353,3 +358,44 @@ def order_event(request, number: int, orig_number: int = 0, *, stamp_tob: int = 
         stamp_tob=get("stamp_tob", stamp_tob), stamp_strategy=get("stamp_strategy",
                                                                  stamp_strategy),
         stamp_risk=get("stamp_risk", stamp_risk), stamp_encoder=stamp_encoder)
+
+
+def report_event(request, number: int, stamp_encoder: int, ref_base: int) -> c.OrderEvent:
+    """The event of one ``hdl/order`` ``OrderReport`` as the gateware packer builds it.
+
+    A reject carries no order number and no encoder stamp; a sent REPLACE
+    carries the replaced order's wire number (``ref_base + orig_token``).
+    """
+    from tick2trade.hdl.strategy.layouts import OrderKind
+
+    def get(name):
+        value = getattr(request, name)
+        return value.value if isinstance(value, enum.Enum) else int(value)
+
+    sent = get("reason") == 0
+    replace = get("kind") == OrderKind.REPLACE.value
+    orig = (ref_base + get("orig_token")) & MASK32 if sent and replace else 0
+    return order_event(request, number if sent else 0, orig,
+                       stamp_encoder=stamp_encoder if sent else 0)
+
+
+class EventSequencer:
+    """The gateware event packer's numbering (``hdl/csr/events.py``), for one subscriber.
+
+    Every event the mask takes gets the next sequence number, whether it is
+    sent or dropped (a full buffer): the host sees the hole. Events offered
+    in the same cycle are taken orders first, then gaps, then counters. Each
+    event goes alone in one EVENTS datagram, so the datagrams do not depend on
+    timing.
+    """
+
+    def __init__(self, seq: int = 0):
+        self.seq = seq
+
+    def take(self, event, mask: int) -> tuple[int, bytes] | None:
+        """``(seq, datagram)`` for ``event`` if ``mask`` takes its type, else None."""
+        if not mask >> int(event.type) & 1:
+            return None
+        seq = self.seq
+        self.seq = (seq + 1) & MASK32
+        return seq, c.encode(c.Events(seq, (event,)))
