@@ -27,25 +27,26 @@ ticks of the best one (``W × tick`` in price) and on the tick grid.
 **Pipeline.** :func:`~.layouts.side_op` operations enter through ``i``, one
 per cycle, and are applied in order:
 
-1. ``tick = price // tick`` by a multiply (registered);
-2. read the side state and the level of ``tick mod W`` (both arrays have
+1. on entry, ``tick = price // tick`` by a multiply (registered); stage 1
+   reads the side state and the level of ``tick mod W`` (each array has
    one read port, registered);
-3. window arithmetic, new level and bitmap; write both back;
-4. for a ``quote`` operation: the best tick from the new bitmap, read its
-   level (same read port);
-5. the side's top, registered on ``o``.
+2. window arithmetic, new level and bitmap; both written back;
+3. for a ``quote`` operation: the best tick from the new bitmap, read its
+   level (the same read port);
+4. the side's top, registered on ``o``.
 
-*Hazards.* The read-modify-write of stages 2–3 takes one read cycle, so
+*Hazards.* The read-modify-write of stages 1–2 takes one read cycle, so
 the side array's read port is transparent to its write port and the level
 read takes the level written in the same cycle from a one-deep bypass: an
 operation on the same side or level right behind another sees its result.
-The quote read of stage 4 is *not* bypassed: it must see the level array
+The quote read of stage 3 is *not* bypassed: it must see the level array
 as the quoted operation left it, not the write of the operation behind it
-in stage 3. Stage 4 shares the level read port with stage 2, so an
-operation does not enter while a ``quote`` operation is in stage 3 (one
-cycle lost per quote: at most two operations every three cycles). The
-consumer's buffer space is ``room``: an operation enters only when every
-``publish`` operation already in the pipeline, and it, will find room.
+in stage 2. Stage 3 shares the level read port with stage 1, so an
+operation does not enter while a ``quote`` operation is in stage 2: a
+quote costs one cycle of the read port (operations that quote enter every
+other cycle, others every cycle). The consumer's buffer space is ``room``:
+an operation enters only when every ``publish`` operation already in the
+pipeline, and it, will find room.
 
 Host peeks (``peek_side_addr``/``peek_level_addr``) use the same read
 ports when no operation needs them (the data follows one cycle after the
@@ -104,7 +105,7 @@ class PriceLevels(wiring.Component):
         m.d.comb += in_flight.eq((v1 & op1.publish) + (v2 & op2.publish) + (v3 & op3.publish)
                                  + (v4 & op4.publish) + (self.o.valid & self.o.p.publish))
         # a quote in stage 2 reads the level array next cycle, when an entering
-        # operation would read it too: one cycle lost
+        # operation would read it in stage 1: one cycle lost
         m.d.comb += [self.i.ready.eq(~(v2 & op2.quote) & (in_flight < self.room)),
                      self.busy.eq(v1 | v2 | v3 | v4 | self.o.valid)]
         m.d.sync += v1.eq(self.i.valid & self.i.ready)
