@@ -85,6 +85,9 @@ class TradingCore(wiring.Component):
         The feed path's counters.
     tripped : Out(1)
         The risk kill switch is latched.
+    record_taken, record_seq : Out(1), Out(64)
+        A feed record enters the book this cycle, and its MoldUDP64 sequence
+        number (the stage stamp between feed and book, for latency figures).
     idle : Out(1)
         No record between the arbiter and the encoder's output (the ingress
         buffers may still hold packets while a gap waits for its timeout).
@@ -113,6 +116,8 @@ class TradingCore(wiring.Component):
             "mac_stats": Out(MacRxStats()),
             "udp_stats": Out(UdpRxStats()),
             "tripped": Out(1),
+            "record_taken": Out(1),
+            "record_seq": Out(64),
             "idle": Out(1),
             "now": Out(TIMESTAMP_WIDTH),
         })
@@ -159,6 +164,8 @@ class TradingCore(wiring.Component):
 
         # hot path
         wiring.connect(m, feed.o, book.i)
+        m.d.comb += [self.record_taken.eq(feed.o.valid & book.i.ready),
+                     self.record_seq.eq(feed.o.payload.seq)]
         wiring.connect(m, book.o, decision.tob)
         wiring.connect(m, decision.orders, encoder.requests)
         wiring.connect(m, encoder.packets, wiring.flipped(self.ouch))

@@ -1,5 +1,7 @@
 """``t2t replay --config STRATEGY.toml --orders-out PATH``: the decision path's orders.
 
+``--engine rtl`` runs the composed gateware core (``sim/core_rtl.py``).
+
 Writes one JSON line per order or reject (docs/strategy.md, "Replay
 output") and prints a one-line summary. ``sim`` is imported lazily.
 """
@@ -31,3 +33,7 @@ def replay_orders(source, engine: str, config_path: Path | None, orders_out: Pat
     echo(f"orders  {lines:,} lines ({result.engine} engine): sent {result.counters['sent']:,}, "
          f"rejects {rejects or 'none'}; kill trips {result.counters['kill_trips']:,}; "
          f"{result.tops:,} top-of-book records from {result.records:,} feed records")
+    t2t = sorted(c for c in result.t2t_cycles or () if c is not None)
+    if t2t:
+        echo(f"  tick-to-trade (last ITCH byte on XGMII RX → first OUCH byte; TCP/MAC TX not "
+             f"built): min {t2t[0]}, median {t2t[len(t2t) // 2]}, max {t2t[-1]} cycles")

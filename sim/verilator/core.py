@@ -5,9 +5,10 @@ datagrams on ``control_rx`` (each waits for its reply), drives the frames
 on XGMII RX at line rate (as :mod:`.harness` does), waits until the core has
 been idle for ``tail`` cycles, then sends the ``after`` datagrams (counter
 reads). It records every OUCH payload beat and every encoder report with
-the cycle counter (``now``), the cycle each frame's ``/S/`` was driven, and
-every control reply. Built once per design (cache key: hash of the Verilog
-and the generated C++) under :data:`~tick2trade.sim.toolchain.BUILD_ROOT`.
+the cycle counter (``now``), the cycle each frame's ``/S/`` was driven, the
+cycle each feed record entered the book, and every control reply. Built
+once per design (cache key: hash of the Verilog and the generated C++) under
+:data:`~tick2trade.sim.toolchain.BUILD_ROOT`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class CoreRun:
     beats: list[OuchBeat]
     reports: list[tuple[int, dict]]        # (now, OrderReport fields), in output order
     starts: list[tuple[int, int]]           # per frame: (now of the /S/ column, its lane)
+    records: list[tuple[int, int]]          # per record into the book: (now, sequence number)
     replies: list[bytes]                    # control replies, in order
     counters: dict[str, int]                # feed counters (Verilog port names)
     cycles: int
@@ -145,6 +147,7 @@ def run_core_harness(top, config: Iterable[bytes], frames: Iterable[bytes],
         ouch = (tmp / "ouch.bin").read_bytes()
         reports = (tmp / "reports.bin").read_bytes()
         starts = (tmp / "starts.bin").read_bytes()
+        records = (tmp / "records.bin").read_bytes()
         replies = _read_records((tmp / "replies.bin").read_bytes())
         values = dict(line.split() for line in (tmp / "counters").read_text().splitlines())
     beats = []
@@ -164,6 +167,7 @@ def run_core_harness(top, config: Iterable[bytes], frames: Iterable[bytes],
         fields["request"] = unpack(OrderReport.as_shape()["request"].shape, request_bits)
         decoded.append((now, fields))
     return CoreRun(beats=beats, reports=decoded, starts=list(struct.iter_unpack("<2Q", starts)),
+                   records=list(struct.iter_unpack("<2Q", records)),
                    replies=replies, counters={k: int(values[k]) for k in counters},
                    cycles=int(values["cycles"]), frames=count,
                    wall_seconds=int(values["wall_ns"]) / 1e9, build_seconds=built)

@@ -1,6 +1,7 @@
-"""Strategy/risk config validation and ``t2t replay --config --orders-out`` (model and rtl).
+"""Strategy/risk config validation and ``t2t replay --config --orders-out`` (model engine).
 
-docs/strategy.md, "Config file" and "Replay semantics and output".
+docs/strategy.md, "Config file" and "Replay semantics and output". The rtl
+engine (the composed core) against the model: tests/sim/test_core_replay.py.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import itch_pcaps
 
-from tick2trade.hdl.strategy.decision import FIRST_ORDER_CYCLES
 from tick2trade.host.cli import main
 from tick2trade.sim.model.decision_config import (
     DecisionConfig,
@@ -21,8 +20,6 @@ from tick2trade.sim.model.decision_config import (
 )
 from tick2trade.sim.model.feed_writer import write_binaryfile_flow, write_pcap_flow
 from tick2trade.sim.model.generator import FlowConfig, FlowGenerator
-from tick2trade.sim.model.replay import open_input
-from tick2trade.sim.model.strategy.replay import replay_orders
 
 KEYS = ["seq", "locate", "side", "shares", "price", "tif", "token", "verdict", "trigger_ts"]
 VERDICTS = {"sent", "kill", "disabled", "max_shares", "fat_finger", "max_notional", "position",
@@ -124,18 +121,6 @@ def test_orders_out_lines_are_exactly_the_documented_format(tmp_path):
     assert again == lines
 
 
-def test_rtl_engine_gives_the_same_lines_plus_cycles(tmp_path):
-    flow = _flow(tmp_path, messages=1_500, fmt="pcap")
-    model, _ = _replay(tmp_path, flow)
-    rtl, output = _replay(tmp_path, flow, "--engine", "rtl", name="rtl.jsonl")
-    assert "rtl engine" in output
-    cycles = [line.pop("cycles") for line in rtl]
-    assert rtl == model and model
-    first = [c for line, c in zip(model, cycles, strict=True) if line["verdict"] == "sent"]
-    # the first order of a record: the decision path's fixed cost + the encoder's first beat
-    assert min(first) == FIRST_ORDER_CYCLES + 1
-
-
 def test_subscribe_by_symbol_name_and_unknown_symbol(tmp_path):
     flow = _flow(tmp_path)
     names = {line["locate"] for line in _replay(tmp_path, flow)[0]}
@@ -160,14 +145,3 @@ def test_config_needs_orders_out_and_bad_config_is_a_clear_error(tmp_path):
                                        "--orders-out", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 1 and "risk.max_position" in result.output
 
-
-@pytest.mark.parametrize("path", itch_pcaps(), ids=lambda p: p.name)
-def test_real_captures_model_equals_rtl(path):
-    config = parse_decision_config({"quoter": {"enabled": 1}})
-    model = replay_orders(open_input(path), config, "model")
-    if not model.tops:
-        # no top of book at all: the gateware sees no record and cannot decide anything
-        assert model.decisions == []
-        return
-    rtl = replay_orders(open_input(path), config, "rtl")
-    assert rtl.decisions == model.decisions and rtl.counters == model.counters

@@ -1,12 +1,15 @@
 """``t2t replay --config --orders-out``: a capture through book and decision path.
 
 Messages come numbered by their MoldUDP64 sequence number (unsequenced
-packets: 0; ITCH BinaryFILE: position from 1), go through the gateware book
+packets: the message's index in its packet, as the gateware ITCH decoder
+numbers them; ITCH BinaryFILE: position from 1), go through the gateware book
 model (:class:`~tick2trade.sim.model.hwbook.HwBookModel`), and every
 top-of-book record through :class:`DecisionModel`. A sequencing gap is a feed
 gap for the kill switch. No venue is attached: an IOC order expires unfilled
 the moment it is sent, the quoter's orders are accepted the moment they are
-sent (docs/strategy.md, "Replay semantics").
+sent (docs/strategy.md, "Replay semantics"). The ``rtl`` engine runs the
+composed gateware core from XGMII to OUCH bytes instead
+(:mod:`tick2trade.sim.core_rtl`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from tick2trade.sim.model.sequencer import MoldSequencer
 from .decision import Decision, DecisionModel
 from .events import Gap, run_model
 
-__all__ = ["GAP", "OrdersReplay", "feed_events", "subscriptions", "replay_decisions",
+__all__ = ["GAP", "OrdersReplay", "directory", "feed_events", "subscriptions", "replay_decisions",
            "replay_orders", "load_model", "write_orders"]
 
 #: a feed-gap marker among the records of :func:`feed_events`
@@ -50,11 +53,21 @@ def feed_events(source: ReplayInput) -> Iterator:
                 yield GAP
             for n, msg in enumerate(messages):
                 if msg and msg[0] in _RECORD_CODES:
-                    yield record_from_message(bytes(msg), seq=0 if first is None else first + n)
+                    yield record_from_message(bytes(msg), seq=(first or 0) + n)
     else:
         for seq, msg in enumerate(read_binaryfile(source.path), 1):
             if msg and msg[0] in _RECORD_CODES:
                 yield record_from_message(bytes(msg), seq=seq)
+
+
+def directory(records: list) -> dict[int, str]:
+    """Locate → symbol of the Stock Directory records (ITCH 5.0 §3.2), first entry wins."""
+    names: dict[int, str] = {}
+    for r in records:
+        if r is not GAP and r.type == _R:
+            name = r.symbol.to_bytes(8, "little").decode("ascii", "replace").rstrip()
+            names.setdefault(r.locate, name)
+    return names
 
 
 def subscriptions(records: list, config: DecisionConfig, symbols: int) -> list[int]:
@@ -65,16 +78,14 @@ def subscriptions(records: list, config: DecisionConfig, symbols: int) -> list[i
         return busiest_locates((r for r in records if r is not GAP), symbols)
     if len(names) > symbols:
         raise DecisionConfigError(f"symbols.subscribe: {len(names)} symbols, at most {symbols}")
-    directory = {}
-    for r in records:
-        if r is not GAP and r.type == _R:
-            name = r.symbol.to_bytes(8, "little").decode("ascii", "replace").rstrip()
-            directory.setdefault(name, r.locate)
-    missing = [n for n in names if n not in directory]
+    by_name: dict[str, int] = {}
+    for locate, name in directory(records).items():
+        by_name.setdefault(name, locate)
+    missing = [n for n in names if n not in by_name]
     if missing:
         raise DecisionConfigError(f"symbols.subscribe: {', '.join(missing)} not in the input's "
                                   "stock directory")
-    return [directory[n] for n in names]
+    return [by_name[n] for n in names]
 
 
 @dataclass
@@ -88,6 +99,9 @@ class OrdersReplay:
     tops: int
     #: per decision, rtl only: cycles from the top-of-book record to the order's first byte
     cycles: list[int] | None = None
+    #: per decision, rtl only: cycles from the last byte of the triggering ITCH message on
+    #: XGMII RX to the order's first OUCH byte (None for a reject)
+    t2t_cycles: list[int | None] | None = None
 
     def lines(self):
         """The ``--orders-out`` JSON objects (docs/strategy.md, "Replay output")."""
@@ -95,6 +109,8 @@ class OrdersReplay:
             line = decision.json()
             if self.cycles is not None:
                 line["cycles"] = self.cycles[n]
+            if self.t2t_cycles is not None:
+                line["t2t_cycles"] = self.t2t_cycles[n]
             yield line
 
 
@@ -107,17 +123,20 @@ def replay_decisions(source: ReplayInput, config: DecisionConfig,
 
 def replay_orders(source: ReplayInput, config: DecisionConfig, engine: str = "model",
                   book_params: BookParams | None = None) -> OrdersReplay:
-    """The input through the book model and the decision path of ``engine``.
+    """The input through book and decision path of ``engine``.
 
-    ``model``: :class:`DecisionModel`. ``rtl``: the gateware decision path and
-    OUCH encoder in the Amaranth simulator (:mod:`tick2trade.sim.decision_rtl`),
-    fed the same top-of-book records and gaps.
+    ``model``: the book model and :class:`DecisionModel`. ``rtl``: the
+    composed gateware core (:class:`~tick2trade.hdl.core.TradingCore`) under
+    Verilator, from the input's frames on XGMII to OUCH bytes, configured
+    through its control plane with the same subscriptions and rows.
     """
     if engine not in ("model", "rtl"):
         raise ValueError(f"unknown engine {engine!r}")
     book_params = book_params or BookParams()
     records = list(feed_events(source))
     locates = subscriptions(records, config, book_params.symbols)
+    if engine == "rtl":
+        return _replay_rtl(source, config, book_params, records, locates)
     book = HwBookModel(book_params, locates)
     events = []
     for r in records:
@@ -127,15 +146,21 @@ def replay_orders(source: ReplayInput, config: DecisionConfig, engine: str = "mo
             events += book.push(r)
     tops = len(events) - records.count(GAP)
     n_records = len(records) - records.count(GAP)
-    if engine == "model":
-        model = load_model(config, locates, book_params.symbols)
-        return OrdersReplay(run_model(model, events), dict(model.counters), engine, n_records,
-                            tops)
-    from tick2trade.sim.decision_rtl import run_decision_path
-    strategy, risk, glob = tables(config, locates)
-    run = run_decision_path(strategy, risk, glob, events, symbols=book_params.symbols,
-                            encoder=True)
-    return OrdersReplay(run.decisions, run.counters, engine, n_records, tops, run.cycles)
+    model = load_model(config, locates, book_params.symbols)
+    return OrdersReplay(run_model(model, events), dict(model.counters), engine, n_records, tops)
+
+
+def _replay_rtl(source: ReplayInput, config: DecisionConfig, book_params: BookParams,
+                records: list, locates: list[int]) -> OrdersReplay:
+    """The ``rtl`` engine: the input's frames through the composed core."""
+    from tick2trade.sim.core_rtl import run_core
+    from tick2trade.sim.feed_engine import input_frames, replay_config
+
+    frames = input_frames(source.path)
+    run = run_core(frames, replay_config(frames), config, locates, directory(records),
+                   book_params)
+    return OrdersReplay(run.decisions, run.counters, "rtl", run.feed_counters["stats__records"],
+                        run.book_counters["tob"], run.cycles, run.t2t_cycles)
 
 
 def load_model(config: DecisionConfig, locates: list[int], symbols: int) -> DecisionModel:
