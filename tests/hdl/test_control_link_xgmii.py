@@ -37,8 +37,8 @@ ALL = sum(1 << int(t) for t in c.EventType)
 class ControlPortTop(wiring.Component):
     """How the core wires the link, the plane and the packer (the plane's own ports aside)."""
 
-    def __init__(self):
-        self.regmap = device_map(c.DeviceKind.HARDWARE, build_hash=HASH)
+    def __init__(self, kind: c.DeviceKind = c.DeviceKind.HARDWARE):
+        self.regmap = device_map(kind, build_hash=HASH)
         super().__init__({"xgmii_rx": In(XgmiiSignature()), "xgmii_tx": Out(XgmiiSignature()),
                           "orders": In(report_stream()), "gap": In(gap_tap_stream()),
                           "now": In(64)})
