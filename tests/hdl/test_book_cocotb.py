@@ -9,6 +9,11 @@ random idle cycles on the input and random back-pressure on the output
 :class:`~tick2trade.sim.model.hwbook.HwBookModel`'s exactly, and so must
 the counters at the end.
 
+The captures hold 0–39 book records each and every simulation is a fresh
+process (memories keep their contents over a reset), so the default suite
+runs them as one flow in timestamp order; each capture alone, whole, on its
+own empty book, and a 100 k-message generated flow run behind ``slow``.
+
 The final book is not read back here: the read-back helper
 (``sim/model/hwbook/rtl.py``) drives the Amaranth simulator; the C++
 harness tests (``tests/sim/test_hwbook_verilator.py``) and the Amaranth
