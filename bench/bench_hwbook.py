@@ -5,10 +5,12 @@ Drives a generated flow's records into ``Book(RTL_PARAMS)`` back to back
 
 * latency, cycles from a record's input handshake to each top-of-book
   record it caused: min / median / max;
-* sustained records per cycle over all book records, and over those of
-  subscribed symbols, against the line-rate baseline: the messages per
-  cycle a 64-bit, 156.25 MHz datapath receives when the same flow arrives
-  at 10 Gb/s in full MoldUDP64 packets;
+* sustained records per cycle over all book records, and at full
+  subscription (only the records of the subscribed symbols), against the
+  line-rate baseline: the messages per cycle a 64-bit, 156.25 MHz datapath
+  receives when the same messages arrive at 10 Gb/s in full MoldUDP64
+  packets;
+* cycles per record of each kind, back to back in steady state;
 * the simulation speed of the harness against the Python bit-exact model
   in this process.
 
@@ -21,6 +23,7 @@ import statistics
 import sys
 import time
 
+from tick2trade.sim.model.feed.records import RECORD_FIELD_NAMES, Record
 from tick2trade.sim.model.generator import generate
 from tick2trade.sim.model.hwbook import HwBookModel
 from tick2trade.sim.model.hwbook.engine import RTL_PARAMS
@@ -37,6 +40,43 @@ def line_rate_messages_per_cycle(messages: list[bytes]) -> float:
     payload = sum(2 + len(m) for m in messages)
     packets = payload / (1472 - 20)
     return len(messages) / ((payload + packets * _PACKET_OVERHEAD) / 8)
+
+
+_ZERO = Record(**dict.fromkeys(RECORD_FIELD_NAMES, 0))
+
+
+def _rec(code: str, seq: int, **fields) -> Record:
+    if "side" in fields:
+        fields["side"] = ord(fields["side"])
+    return _ZERO._replace(type=ord(code), seq=seq, locate=1, **fields)
+
+
+def cycles_per_kind(params, count: int = 2000) -> dict[str, float]:
+    """Cycles per record of each kind: extra cycles after ``count`` resting adds, per record."""
+    adds = [_rec("A", k + 1, ref=k + 1, side="BS"[k % 2], price=10_000 + 100 * (k % 60),
+                 shares=100) for k in range(count)]
+    base = run_book_harness(params, [1], adds).cycles
+    seq = count + 1
+    kinds = {
+        "add, new or existing level": [],
+        "execute (partial), cancel": [_rec("E", seq + k, ref=k + 1, shares=1)
+                                      for k in range(count)],
+        "delete": [_rec("D", seq + k, ref=k + 1) for k in range(count)],
+        "replace": [_rec("U", seq + k, ref=k + 1, new_ref=count + k + 1,
+                         price=10_000 + 100 * (k % 60), shares=5) for k in range(count)],
+        "add of a live reference (duplicate)": [
+            _rec("A", seq + k, ref=k + 1, side="B", price=10_000, shares=1) for k in range(count)],
+        "reference miss": [_rec("D", seq + k, ref=10 * count + k) for k in range(count)],
+        "add of an unsubscribed locate": [
+            _rec("A", seq + k, ref=10 * count + k, side="B", price=10_000, shares=1)._replace(
+                locate=2) for k in range(count)],
+        "pass (R, H, ...)": [_rec("H", seq + k) for k in range(count)],
+    }
+    out = {"add, new or existing level": base / count}
+    for name, extra in kinds.items():
+        if extra:
+            out[name] = (run_book_harness(params, [1], adds + extra).cycles - base) / count
+    return out
 
 
 def main(n: int) -> None:
@@ -68,6 +108,17 @@ def main(n: int) -> None:
           f"{rate_all * 156.25:.1f} M records/s at 156.25 MHz)")
     print(f"baseline, 10 GbE line rate of this flow: {line:.4f} messages/cycle -> the book "
           f"sustains {rate_all / line:.2f}x line rate")
+    wanted = set(subs)
+    full = [r for r in records if r.locate in wanted]
+    full_run = run_book_harness(params, subs, full)
+    full_rate = len(full) / full_run.cycles
+    full_line = line_rate_messages_per_cycle([messages[r.seq - 1] for r in full])
+    print(f"full subscription ({len(full):,} records, all subscribed): {full_rate:.4f} "
+          f"records/cycle ({1 / full_rate:.2f} cycles per record); line rate of these "
+          f"messages {full_line:.4f}/cycle -> {full_rate / full_line:.2f}x line rate")
+    print("cycles per record, back to back:")
+    for kind, cycles in cycles_per_kind(params).items():
+        print(f"  {kind:40s} {cycles:.2f}")
     print(f"simulation: harness {len(records) / run.wall_seconds:,.0f} records/s, "
           f"Python model {len(records) / model_s:,.0f} records/s "
           f"({model_s / run.wall_seconds:.1f}x); harness build {built:.0f} s")

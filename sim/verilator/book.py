@@ -137,7 +137,7 @@ def run_book_harness(params: BookParams, subscriptions, records, *, idle_percent
                      ready_percent: int = 100, seed: int = 1) -> RtlRun:
     """Like :func:`tick2trade.sim.model.hwbook.rtl.run_book` (with read-back), in Verilator."""
     binary, _built = build_book_harness(params)
-    subs = list(subscriptions)
+    subs, records = list(subscriptions), list(records)
     n = _words(FeedRecord)
     words = [len(subs), *subs]
     mask = (1 << 64) - 1
@@ -149,21 +149,25 @@ def run_book_harness(params: BookParams, subscriptions, records, *, idle_percent
         (tmp / "in.bin").write_bytes(struct.pack(f"<{len(words)}Q", *words))
         done = subprocess.run([str(binary), *(str(tmp / f) for f in
                                               ("in.bin", "out.bin", "readback.bin", "counters")),
-                               str(idle_percent), str(ready_percent), str(seed)],
+                               str(idle_percent), str(ready_percent), str(seed),
+                               str(tmp / "accepts.bin")],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"book harness failed ({done.returncode}): {done.stderr[-2000:]}")
         out = (tmp / "out.bin").read_bytes()
         readback = (tmp / "readback.bin").read_bytes()
         values = dict(line.split() for line in (tmp / "counters").read_text().splitlines())
+        raw = (tmp / "accepts.bin").read_bytes()
+    accepts = dict(zip((r.seq for r in records), struct.unpack(f"<{len(raw) // 8}Q", raw),
+                       strict=True))
     run = RtlRun([], {name: int(values[name]) for name in COUNTERS}, int(values["cycles"]))
     run.wall_seconds = int(values["wall_ns"]) / 1e9
     at = 0
     while at < len(out):
-        cycle, accepted = struct.unpack_from("<2Q", out, at)
+        cycle, _last_accepted = struct.unpack_from("<2Q", out, at)
         tob, at = _unpack_words(TopOfBook, out, at + 16)
         run.tops.append(TobRecord(*(tob[f] for f in TOB_FIELDS)))
-        run.latencies.append(cycle - accepted)
+        run.latencies.append(cycle - accepts.get(tob["seq"], cycle))
     at = 0
     pub_shape = quote_layout(params)
     for slot in range(len(subs)):

@@ -31,7 +31,7 @@ class RtlRun:
     counters: dict[str, int]
     #: cycles from the first record offered to the book going idle (the C++ harness's figure)
     cycles: int
-    #: (accept cycle of the record, cycle of each top it caused) for latency figures
+    #: per top, cycles from its record's input handshake (matched by ``seq``) to the top
     latencies: list[int] = field(default_factory=list)
     #: slot → (bid_px, bid_qty, ask_px, ask_qty, bid_exact, ask_exact), read back at the end
     published: dict[int, tuple] = field(default_factory=dict)
@@ -52,7 +52,8 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
     dut = Book(params)
     rng = random.Random(seed)
     run = RtlRun([], {}, 0)
-    state = {"done": False, "cycle": 0, "accepted": None}
+    state = {"done": False, "cycle": 0}
+    accepts: dict[int, int] = {}    # seq -> cycle of the record's input handshake
 
     async def testbench(ctx):
         for slot, locate in enumerate(subscriptions):
@@ -70,7 +71,7 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
             ctx.set(dut.i.payload, r._asdict())
             while not ctx.get(dut.i.ready):
                 await ctx.tick()
-            state["accepted"] = state["cycle"]
+            accepts[r.seq] = state["cycle"]
             await ctx.tick()
             ctx.set(dut.i.valid, 0)
         quiet = 0
@@ -90,7 +91,7 @@ def run_book(params: BookParams, subscriptions, records, *, idle: float = 0.0,
             if ready and ctx.get(dut.o.valid):
                 payload = ctx.get(dut.o.payload)
                 run.tops.append(TobRecord(*(int(getattr(payload, f)) for f in TOB_FIELDS)))
-                run.latencies.append(state["cycle"] - state["accepted"])
+                run.latencies.append(state["cycle"] - accepts.get(payload.seq, state["cycle"]))
             await ctx.tick()
             state["cycle"] += 1
 
