@@ -182,10 +182,16 @@ class EventPacker(wiring.Component):
                                  cnt_words.eq(self.counters.as_value())]
 
         # --- serializer: the oldest waiting event, one EVENTS datagram -------------------------
+        # the heads and their order are registered (PREP), then one is picked (CHOOSE): only the
+        # serializer pops, so the heads it saw are still there
         so, sg = order_q.r_data[:32], gap_q.r_data[:32]
-        has_o, has_g, has_c = order_q.r_rdy, gap_q.r_rdy, cnt_full
-        pick_o = has_o & (~has_g | _before(so, sg)) & (~has_c | _before(so, cnt_seq))
-        pick_g = ~pick_o & has_g & (~has_c | _before(sg, cnt_seq))
+        has_o, has_g, has_c = Signal(), Signal(), Signal()
+        o_before_g, o_before_c, g_before_c = Signal(), Signal(), Signal()
+        m.d.sync += [has_o.eq(order_q.r_rdy), has_g.eq(gap_q.r_rdy), has_c.eq(cnt_full),
+                     o_before_g.eq(_before(so, sg)), o_before_c.eq(_before(so, cnt_seq)),
+                     g_before_c.eq(_before(sg, cnt_seq))]
+        pick_o = has_o & (~has_g | o_before_g) & (~has_c | o_before_c)
+        pick_g = ~pick_o & has_g & (~has_c | g_before_c)
         pick_c = ~pick_o & ~pick_g & has_c
 
         cur_seq = Signal(32)
@@ -211,7 +217,10 @@ class EventPacker(wiring.Component):
         datagram = Cat(datagram, Const(0, pad))
 
         with m.FSM():
-            with m.State("IDLE"):
+            with m.State("PREP"):
+                m.next = "CHOOSE"
+            with m.State("CHOOSE"):
+                m.next = "PREP"
                 with m.If(pick_o):
                     reason = order_q.r_data[32 + 8 * 3:32 + 8 * 4]
                     load(so, Mux(reason == Reason.SENT.value, c.EventType.ORDER_SENT,
@@ -240,5 +249,5 @@ class EventPacker(wiring.Component):
                     m.d.sync += index.eq(index + 1)
                     with m.If(last):
                         m.d.sync += self.sent.eq(self.sent + 1)
-                        m.next = "IDLE"
+                        m.next = "PREP"
         return m

@@ -117,7 +117,9 @@ class ControlLink(wiring.Component):
             m.d.sync += last_sender.eq(tap.sender)
 
         beat = udp_rx.o.payload
-        room = (wr_ptr - rd_ptr)[:ptr_bits] < REQUEST_BEATS
+        # registered with a beat to spare: at most one beat is written per cycle
+        room = Signal()
+        m.d.sync += room.eq((wr_ptr - rd_ptr)[:ptr_bits] < REQUEST_BEATS - 1)
         m.d.comb += udp_rx.o.ready.eq(1)
         with m.If(udp_rx.o.valid):
             write = room & ~overflow

@@ -32,6 +32,9 @@ __all__ = ["MIN_IPG", "XgmiiTx", "XgmiiTxCore"]
 
 #: minimum inter-packet gap in bytes, the terminate character included (IEEE 802.3 §4.4.2)
 MIN_IPG = 12
+#: a minimum frame before its FCS: 7 whole beats and 4 bytes of an eighth
+_MIN_BEATS = -(-ETH_MIN_FRAME // LANES)
+_MIN_TAIL = ETH_MIN_FRAME - (_MIN_BEATS - 1) * LANES
 
 
 def _column(lanes):
@@ -77,29 +80,32 @@ class XgmiiTxCore(wiring.Component):
             m.d.sync += [col_data.eq(column[0]), col_ctrl.eq(column[1])]
 
         cur = Signal(64)                  # the beat to send next (folded into the CRC)
-        cur_n = Signal(range(LANES + 1))
+        cur_keep = Signal(LANES)          # its lanes (thermometer code)
         cur_last = Signal()               # the input's last beat, or padding after it
-        count = Signal(range(ETH_MIN_FRAME + LANES + 1))   # frame bytes incl. cur, saturating
+        cur_end = Signal()                # ... and the frame's last column of data
+        beats = Signal(range(_MIN_BEATS + 1))   # beats of the frame so far, saturating
         fcs = Signal(32)
         tail_n = Signal(range(FCS_LEN + 1))   # FCS bytes left for the tail column
         gap = Signal(range(MIN_IPG + 1), init=MIN_IPG)    # gap bytes so far, saturating
-        end = cur_last & (count >= ETH_MIN_FRAME)
 
-        def load(data, n, last, first):
-            """Take a beat of ``n`` bytes into ``cur`` and the CRC, padding a short frame."""
-            before = Mux(first, 0, count)
-            need = ETH_MIN_FRAME - before
-            n_eff = Mux(last & (before + n < ETH_MIN_FRAME), Mux(need >= LANES, LANES, need), n)
-            total = before + n_eff
-            lanes = Const(keep_of(n), LANES) if isinstance(n, int) else keep_of(n)
-            mask = Cat(*(Mux(lanes[k], Const(0xFF, 8), 0) for k in range(LANES)))
+        def load(data, keep, last, first):
+            """Take beat number ``k`` into ``cur`` and the CRC; pad a short frame.
+
+            Beats before the last are full, so a frame that ends in beat ``k < 7``
+            is padded with whole zero beats up to beat 7, which carries 4 bytes
+            (60 = 7 × 8 + 4) unless the frame's own bytes reach further.
+            """
+            k = 0 if first else beats
+            early = last & (k < _MIN_BEATS - 1)
+            short = last & (k == _MIN_BEATS - 1) & ~keep[_MIN_TAIL - 1]
+            keep_eff = Mux(early, 0xFF, Mux(short, keep_of(_MIN_TAIL), keep))
+            mask = Cat(*(Mux(keep[lane], Const(0xFF, 8), 0) for lane in range(LANES)))
             m.d.comb += [crc.valid.eq(1), crc.first.eq(first), crc.data.eq(data & mask),
-                         crc.keep.eq(keep_of(n_eff))]
-            m.d.sync += [cur.eq(data & mask), cur_n.eq(n_eff), cur_last.eq(last),
-                         count.eq(Mux(total > ETH_MIN_FRAME, ETH_MIN_FRAME + 1, total))]
+                         crc.keep.eq(keep_eff)]
+            m.d.sync += [cur.eq(data & mask), cur_keep.eq(keep_eff), cur_last.eq(last),
+                         cur_end.eq(last & ~early),
+                         beats.eq(Mux(k == _MIN_BEATS, k, k + 1))]
 
-        nbytes = Signal(range(LANES + 1))
-        m.d.comb += nbytes.eq(sum(beat.keep[k] for k in range(LANES)))
         cur_bytes = [cur[8 * k:8 * k + 8] for k in range(LANES)]
 
         with m.FSM():
@@ -107,27 +113,27 @@ class XgmiiTxCore(wiring.Component):
                 with m.If(self.i.valid & (gap == MIN_IPG)):
                     send(_START_COLUMN)
                     m.d.comb += self.i.ready.eq(1)
-                    load(beat.data, nbytes, beat.last, first=1)
+                    load(beat.data, beat.keep, beat.last, first=1)
                     m.next = "DATA"
                 with m.Else():
                     send(_IDLE_COLUMN)
                     m.d.sync += gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
             with m.State("DATA"):
-                with m.If(~end):
+                with m.If(~cur_end):
                     send(_column([(b, False) for b in cur_bytes]))
                     with m.If(cur_last):
-                        load(Const(0, 64), 0, 1, first=0)          # padding
+                        load(Const(0, 64), Const(0, LANES), 1, first=0)   # padding
                     with m.Elif(self.i.valid):
                         m.d.comb += self.i.ready.eq(1)
-                        load(beat.data, nbytes, beat.last, first=0)
+                        load(beat.data, beat.keep, beat.last, first=0)
                     with m.Else():
                         m.next = "UNDERRUN"
                 with m.Else():
                     fcs_bytes = [crc.value[8 * j:8 * j + 8] for j in range(FCS_LEN)]
                     m.d.sync += fcs.eq(crc.value)
-                    with m.Switch(cur_n):
+                    with m.Switch(cur_keep):
                         for n in range(1, LANES + 1):
-                            with m.Case(n):
+                            with m.Case(keep_of(n)):
                                 lanes = [(cur_bytes[k], False) for k in range(n)]
                                 lanes += [(f, False) for f in fcs_bytes[:LANES - n]]
                                 if n + FCS_LEN < LANES:
