@@ -18,7 +18,9 @@ framed by :class:`~tick2trade.hdl.net.udp_tx.UdpTx`: our MAC, IPv4 address
 and control port as source, the IPv4 header checksum computed, the UDP
 checksum 0 (RFC 768: none; allowed in IPv4). The UDP length is read from the
 control header (``proto/control``: 8 bytes + ``length``). Replies are
-untagged (no 802.1Q) whatever the request carried.
+untagged (no 802.1Q) whatever the request carried. An
+:class:`~tick2trade.hdl.net.arp.ArpResponder` answers ARP requests for our
+IPv4 address (RFC 826), so hosts need no static ARP entry.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from amaranth.lib.wiring import In, Out
 from tick2trade.proto import control as c
 
 from ..layouts import Beat, beat_stream, mac_stream
+from ..net.arp import ArpResponder
 from ..net.udp_rx import UdpRx
 from ..net.udp_rx_config import UdpRxStats
 from ..net.udp_sender import UdpSenderTap
@@ -76,9 +79,9 @@ class ControlLink(wiring.Component):
         Where events go.
     udp_stats : Out(UdpRxStats)
         The receive filter's counters.
-    dropped, sent : Out(32)
+    dropped, sent, arp_replies : Out(32)
         Good control datagrams dropped (buffer or queue full, or frame bad after the
-        UDP header); frames sent.
+        UDP header); UDP frames sent; ARP replies sent.
     """
 
     def __init__(self):
@@ -87,6 +90,7 @@ class ControlLink(wiring.Component):
             "ctl_rx": Out(beat_stream()), "ctl_tx": In(beat_stream()), "subscribed": In(1),
             "events": In(beat_stream()), "subscriber": Out(UdpDest),
             "udp_stats": Out(UdpRxStats()), "dropped": Out(32), "sent": Out(32),
+            "arp_replies": Out(32),
         })
 
     def elaborate(self, platform):
@@ -103,6 +107,9 @@ class ControlLink(wiring.Component):
         wiring.connect(m, wiring.flipped(self.rx), udp_rx.i)
         wiring.connect(m, udp_rx.stats, wiring.flipped(self.udp_stats))
         m.d.comb += [tap.valid.eq(self.rx.valid & self.rx.ready), tap.beat.eq(self.rx.payload)]
+        m.submodules.arp = arp = ArpResponder()
+        m.d.comb += [arp.valid.eq(tap.valid), arp.beat.eq(self.rx.payload), arp.mac.eq(cfg.mac),
+                     arp.ip.eq(cfg.ip), self.arp_replies.eq(arp.replies)]
 
         # --- requests: buffered whole, committed with their sender when the frame ended good --
         m.submodules.buf = buf = Memory(shape=Beat, depth=REQUEST_BEATS, init=[])
@@ -184,6 +191,18 @@ class ControlLink(wiring.Component):
                         if state == "REPLY":
                             m.d.sync += reply_due.eq(0)
                         m.next = "IDLE"
-        wiring.connect(m, udp_tx.o, wiring.flipped(self.tx))
+        # --- UDP frames and ARP replies onto the wire, a frame at a time ------------------------
+        with m.FSM(name="frames"):
+            with m.State("IDLE"):
+                with m.If(udp_tx.o.valid):
+                    m.next = "UDP"
+                with m.Elif(arp.o.valid):
+                    m.next = "ARP"
+            for state, source in (("UDP", udp_tx.o), ("ARP", arp.o)):
+                with m.State(state):
+                    m.d.comb += [self.tx.valid.eq(source.valid), self.tx.payload.eq(source.payload),
+                                 source.ready.eq(self.tx.ready)]
+                    with m.If(source.valid & self.tx.ready & source.payload.last):
+                        m.next = "IDLE"
         m.d.comb += self.sent.eq(udp_tx.frames)
         return m

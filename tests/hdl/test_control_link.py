@@ -213,3 +213,25 @@ def test_feed_frames_on_the_same_stream_are_filtered():
     """A feed frame (multicast, feed port) on the same MAC stream is filtered, not answered."""
     got, state = simulate([(scapy_frame(b"feed data" * 3), False)], 0, idle=0, stall=0, seed=1)
     assert got == [] and state["dropped"] == 0
+
+
+def test_arp_requests_for_our_address_are_answered():
+    """RFC 826: a broadcast "who has 10.0.0.2" gets our MAC; other ARP traffic gets nothing."""
+    from scapy.layers.l2 import ARP
+
+    own_mac = ":".join(f"{b:02x}" for b in OWN_MAC.to_bytes(6, "big"))
+    mac, ip, _ = HOSTS[2]
+
+    def arp(**fields):
+        return bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=mac) / ARP(hwsrc=mac, psrc=ip, **fields)
+                     ).ljust(60, b"\0")
+
+    frames = [(arp(op=1, pdst="10.0.0.3"), False),                      # not us
+              (arp(op=1, pdst="10.0.0.2"), False),                      # us
+              (arp(op=2, pdst="10.0.0.2"), False),                      # a reply: ignored
+              (arp(op=1, pdst="10.0.0.2"), True),                       # bad FCS: ignored
+              (request_frame(c.encode(c.Read(c.ID_ADDR, 1), 5), HOSTS[2]), False)]
+    got, _ = simulate(frames, 2, idle=0.3, stall=0.3, seed=4, answered=[0, 0, 0, 0, 1])
+    assert got[0] == bytes(Ether(dst=mac, src=own_mac) / ARP(
+        op=2, hwsrc=own_mac, psrc="10.0.0.2", hwdst=mac, pdst=ip))
+    assert c.decode(Ether(got[1])[UDP].load)[0] == 5

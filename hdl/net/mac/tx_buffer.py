@@ -37,14 +37,28 @@ class TxFrameBuffer(wiring.Component):
         complete = Signal(range(self.depth + 1))      # whole frames inside
         streaming = Signal()                          # a frame's first beat has left
         written_last = self.i.valid & self.i.ready & self.i.payload.last
-        read_beat = Beat(fifo.r_data)
-        read_last = self.o.valid & self.o.ready & read_beat.last
+        head = Beat(fifo.r_data)
+        offer = fifo.r_rdy & ((complete != 0) | streaming | ~fifo.w_rdy)
+        take = Signal()
+        read_last = take & head.last
         m.d.comb += [fifo.w_data.eq(self.i.payload), fifo.w_en.eq(self.i.valid),
-                     self.i.ready.eq(fifo.w_rdy),
-                     self.o.payload.eq(fifo.r_data),
-                     self.o.valid.eq(fifo.r_rdy & ((complete != 0) | streaming | ~fifo.w_rdy)),
-                     fifo.r_en.eq(self.o.valid & self.o.ready)]
+                     self.i.ready.eq(fifo.w_rdy), fifo.r_en.eq(take)]
         m.d.sync += complete.eq(complete + written_last - read_last)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += streaming.eq(~read_beat.last)
+        with m.If(take):
+            m.d.sync += streaming.eq(~head.last)
+
+        # output register with a skid slot: the memory's slow clock-to-out ends in a flip-flop
+        skid_valid = Signal()
+        skid = Signal(Beat)
+        m.d.comb += take.eq(offer & ~skid_valid)
+        out_free = ~self.o.valid | self.o.ready
+        with m.If(out_free):
+            with m.If(skid_valid):
+                m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+            with m.Elif(take):
+                m.d.sync += [self.o.payload.eq(head), self.o.valid.eq(1)]
+            with m.Else():
+                m.d.sync += self.o.valid.eq(0)
+        with m.Elif(take):
+            m.d.sync += [skid.eq(head), skid_valid.eq(1)]
         return m
