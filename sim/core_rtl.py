@@ -36,9 +36,8 @@ from dataclasses import dataclass, field
 
 from tick2trade.hdl.book.layouts import COUNTERS as BOOK_COUNTERS
 from tick2trade.hdl.book.layouts import BookParams
-from tick2trade.hdl.core import TradingCore
 from tick2trade.hdl.csr.builder import RegisterMap
-from tick2trade.hdl.csr.device_map import SUBSCRIPTION_ROW
+from tick2trade.hdl.csr.device_map import SUBSCRIPTION_ROW, device_map
 from tick2trade.hdl.order.layouts import SymbolRow
 from tick2trade.hdl.order.template import OuchTemplate, symbol_word
 from tick2trade.hdl.risk.layouts import COUNTERS as RISK_COUNTERS
@@ -77,6 +76,9 @@ class CoreReplay:
     t2t_cycles: list[int | None]     # per decision: last ITCH byte → first OUCH byte (sent)
     stages: list[dict | None]        # per sent decision: cycles of each of STAGES
     packets: list[bytes] = field(default_factory=list)  # the OUCH packets, in order
+    #: per sent order: its trigger's frame stamp (``trigger_hw_ts``) minus the cycle that
+    #: frame's /S/ was driven, a small constant per start lane if frames are matched right
+    stamp_offsets: set[int] = field(default_factory=set)
     sim_cycles: int = 0
     wall_seconds: float = 0.0
     build_seconds: float = 0.0
@@ -213,6 +215,7 @@ class _Wire:
         self.frames, self.starts = frames, starts
         self.nows = [now for now, _ in starts]
         self._blocks: dict[int, tuple[int, list[int]] | None] = {}
+        self.offsets: set[int] = set()
 
     def _parse(self, index: int):
         if index not in self._blocks:
@@ -236,6 +239,7 @@ class _Wire:
         index = bisect.bisect_right(self.nows, hw_ts) - 1
         if index < 0:
             return None
+        self.offsets.add(hw_ts - self.nows[index])
         blocks = self._parse(index)
         if blocks is None:
             return None
@@ -271,12 +275,12 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
 
     ensure_verilator()
     book_params = book_params or BookParams()
-    top = TradingCore(net_config, book_params, kind=c.DeviceKind.COSIM)
-    regmap = top.regmap
+    regmap = device_map(c.DeviceKind.COSIM)
     setup = config_datagrams(regmap, config, locates, names)
     after = readback_datagrams(regmap)
-    run = run_core_harness(top, setup, [with_fcs(f) for f in frames], after,
-                           extra_idle=extra_idle, ready_percent=ready_percent, seed=seed)
+    run = run_core_harness(net_config, book_params, setup, [with_fcs(f) for f in frames], after,
+                           kind=c.DeviceKind.COSIM, extra_idle=extra_idle,
+                           ready_percent=ready_percent, seed=seed)
     replies = _check_replies(run.replies, len(setup) + len(after))
     counters = {}
     for (block, names_read), reply in zip(_counter_reads(regmap), replies[len(setup):],
@@ -322,5 +326,6 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     if next(sent, None) is not None:
         raise CoreError("OUCH packets without a report")
     return CoreReplay(decisions, counters["risk"], counters["book"], run.counters, cycles, t2t,
-                      stages, [p for _, p in packets], run.cycles, run.wall_seconds,
-                      run.build_seconds)
+                      stages, packets=[p for _, p in packets], sim_cycles=run.cycles,
+                      wall_seconds=run.wall_seconds, build_seconds=run.build_seconds,
+                      stamp_offsets=wire.offsets)

@@ -13,6 +13,7 @@ once per design (cache key: hash of the Verilog and the generated C++) under
 
 from __future__ import annotations
 
+import functools
 import struct
 import subprocess
 import tempfile
@@ -22,7 +23,10 @@ from pathlib import Path
 
 from amaranth.lib import wiring
 
+from tick2trade.hdl.book.layouts import BookParams
+from tick2trade.hdl.core import TradingCore
 from tick2trade.hdl.order.layouts import OrderReport
+from tick2trade.proto import control
 
 from ..toolchain import compile_harness, to_verilog
 from .decision import _words, unpack
@@ -98,12 +102,21 @@ def _generate(counters: list[str]) -> str:
     return text
 
 
-def build_core_harness(top) -> tuple[Path, list[str], float]:
-    """Compile (or reuse) the harness of ``top`` (a ``TradingCore``): (binary, counters, s)."""
-    counters = _counter_ports(top)
-    binary, built = compile_harness("core_harness", to_verilog(top, name="top"),
-                                    _generate(counters))
-    return binary, counters, built
+@functools.cache
+def _design(net_config, book_params: BookParams, kind: control.DeviceKind) -> tuple[str, tuple]:
+    """Verilog and counter ports of one core (converted once per process: it takes seconds)."""
+    top = TradingCore(net_config, book_params, kind=kind)
+    return to_verilog(top, name="top"), tuple(_counter_ports(top))
+
+
+def build_core_harness(net_config, book_params: BookParams | None = None, *,
+                       kind: control.DeviceKind = control.DeviceKind.COSIM
+                       ) -> tuple[Path, list[str], float]:
+    """Compile (or reuse) the harness of ``TradingCore(net_config, book_params, kind=kind)``:
+    (binary, counter ports, build seconds)."""
+    verilog, counters = _design(net_config, book_params or BookParams(), kind)
+    binary, built = compile_harness("core_harness", verilog, _generate(list(counters)))
+    return binary, list(counters), built
 
 
 def _write_records(path: Path, items: Iterable[bytes]) -> int:
@@ -125,13 +138,15 @@ def _read_records(raw: bytes) -> list[bytes]:
     return out
 
 
-def run_core_harness(top, config: Iterable[bytes], frames: Iterable[bytes],
-                     after: Iterable[bytes] = (), *, ipg: int = 12, extra_idle: int = 0,
-                     lane4: bool = True, ready_percent: int = 100, seed: int = 1,
-                     tail: int = 256) -> CoreRun:
-    """Configure ``top`` with the ``config`` datagrams, drive ``frames`` (FCS included), read
-    with the ``after`` datagrams; ``extra_idle``/``ready_percent`` as in :mod:`.harness`."""
-    binary, counters, built = build_core_harness(top)
+def run_core_harness(net_config, book_params: BookParams | None, config: Iterable[bytes],
+                     frames: Iterable[bytes], after: Iterable[bytes] = (), *,
+                     kind: control.DeviceKind = control.DeviceKind.COSIM, ipg: int = 12,
+                     extra_idle: int = 0, lane4: bool = True, ready_percent: int = 100,
+                     seed: int = 1, tail: int = 256) -> CoreRun:
+    """Configure the core with the ``config`` datagrams, drive ``frames`` (FCS included),
+    read with the ``after`` datagrams; ``extra_idle``/``ready_percent`` as in :mod:`.harness`.
+    """
+    binary, counters, built = build_core_harness(net_config, book_params, kind=kind)
     n = _words(OrderReport)
     with tempfile.TemporaryDirectory(prefix="t2t-core-") as tmp:
         tmp = Path(tmp)
