@@ -24,6 +24,8 @@ def replay_orders(source, engine: str, config_path: Path | None, orders_out: Pat
         result = run(source, load_decision_config(config_path), engine)
     except DecisionConfigError as error:
         raise click.ClickException(str(error)) from None
+    except RuntimeError as error:  # the rtl engine: a failed build or simulation, named
+        raise click.ClickException(f"{engine} engine: {error}") from None
     try:
         lines = write_orders(orders_out, result.lines())
     except OSError as error:
