@@ -4,7 +4,9 @@ Drives a generated flow's records into ``Book(RTL_PARAMS)`` back to back
 (no idle, output always ready) and prints:
 
 * latency, cycles from a record's input handshake to each top-of-book
-  record it caused: min / median / max;
+  record it caused: min / median / max, with the records back to back
+  (they queue in front of the level pipeline) and offered at the flow's
+  line rate (random idle gaps);
 * sustained records per cycle over all book records, and at full
   subscription (only the records of the subscribed symbols), against the
   line-rate baseline: the messages per cycle a 64-bit, 156.25 MHz datapath
@@ -116,6 +118,12 @@ def main(n: int) -> None:
     print(f"full subscription ({len(full):,} records, all subscribed): {full_rate:.4f} "
           f"records/cycle ({1 / full_rate:.2f} cycles per record); line rate of these "
           f"messages {full_line:.4f}/cycle -> {full_rate / full_line:.2f}x line rate")
+    idle = 100 - round(100 * line)
+    paced = run_book_harness(params, subs, records, idle_percent=idle)
+    lat = sorted(paced.latencies)
+    print(f"latency with the records offered at line rate (random gaps, {idle} % idle), "
+          f"cycles: min {lat[0]}, median {statistics.median(lat):.0f}, max {lat[-1]}  "
+          f"(99th percentile {lat[len(lat) * 99 // 100]})")
     print("cycles per record, back to back:")
     for kind, cycles in cycles_per_kind(params).items():
         print(f"  {kind:40s} {cycles:.2f}")
