@@ -7,9 +7,10 @@ to 60 before the FCS), §3.2.9 (FCS, :class:`~..crc.Crc32`), §4.4.2 (at
 least 12 bytes of inter-packet gap, the terminate character included; no
 deficit idle count, so a gap is 12 to 19 bytes).
 
-Each beat is folded into the CRC the cycle it is taken and sent as a column
-the cycle after, so the FCS is known when the last data column goes out; it
-fills the lanes after the data and may spill into one more column. XGMII
+A beat is taken (padded, masked) into a register, folded into the CRC from
+there the cycle after, and sent as a column the cycle after that, so the CRC
+reads only flip-flops and the FCS is known when the last data column goes
+out; it fills the lanes after the data and may spill into one more column. XGMII
 cannot pause inside a frame: :class:`XgmiiTxCore` needs a frame's beats back
 to back, and if one is late it ends the frame with error characters (``/E/``,
 §46.3.2.1) and counts an underrun; :class:`XgmiiTx` puts a store-and-forward
@@ -79,17 +80,21 @@ class XgmiiTxCore(wiring.Component):
         def send(column):
             m.d.sync += [col_data.eq(column[0]), col_ctrl.eq(column[1])]
 
-        cur = Signal(64)                  # the beat to send next (folded into the CRC)
-        cur_keep = Signal(LANES)          # its lanes (thermometer code)
-        cur_last = Signal()               # the input's last beat, or padding after it
-        cur_end = Signal()                # ... and the frame's last column of data
-        beats = Signal(range(_MIN_BEATS + 1))   # beats of the frame so far, saturating
+        # two beats in flight: ``nxt`` (taken, padded, masked) and ``cur`` (folded into the CRC,
+        # sent as the next column); the CRC reads only flip-flops
+        nxt = Signal(64)
+        nxt_keep = Signal(LANES)
+        nxt_first, nxt_last, nxt_end, nxt_valid = Signal(), Signal(), Signal(), Signal()
+        cur = Signal(64)
+        cur_keep = Signal(LANES)
+        cur_end = Signal()                # the frame's last column of data
+        beats = Signal(range(_MIN_BEATS + 1))   # beats taken into ``nxt``, saturating
         fcs = Signal(32)
         tail_n = Signal(range(FCS_LEN + 1))   # FCS bytes left for the tail column
         gap = Signal(range(MIN_IPG + 1), init=MIN_IPG)    # gap bytes so far, saturating
 
-        def load(data, keep, last, first):
-            """Take beat number ``k`` into ``cur`` and the CRC; pad a short frame.
+        def take(data, keep, last, first):
+            """Beat number ``k`` into ``nxt``, padding a short frame.
 
             Beats before the last are full, so a frame that ends in beat ``k < 7``
             is padded with whole zero beats up to beat 7, which carries 4 bytes
@@ -98,34 +103,50 @@ class XgmiiTxCore(wiring.Component):
             k = 0 if first else beats
             early = last & (k < _MIN_BEATS - 1)
             short = last & (k == _MIN_BEATS - 1) & ~keep[_MIN_TAIL - 1]
-            keep_eff = Mux(early, 0xFF, Mux(short, keep_of(_MIN_TAIL), keep))
             mask = Cat(*(Mux(keep[lane], Const(0xFF, 8), 0) for lane in range(LANES)))
-            m.d.comb += [crc.valid.eq(1), crc.first.eq(first), crc.data.eq(data & mask),
-                         crc.keep.eq(keep_eff)]
-            m.d.sync += [cur.eq(data & mask), cur_keep.eq(keep_eff), cur_last.eq(last),
-                         cur_end.eq(last & ~early),
-                         beats.eq(Mux(k == _MIN_BEATS, k, k + 1))]
+            m.d.sync += [nxt.eq(data & mask),
+                         nxt_keep.eq(Mux(early, 0xFF, Mux(short, keep_of(_MIN_TAIL), keep))),
+                         nxt_first.eq(first), nxt_last.eq(last), nxt_end.eq(last & ~early),
+                         nxt_valid.eq(1), beats.eq(Mux(k == _MIN_BEATS, k, k + 1))]
+
+        def advance():
+            """``nxt`` becomes ``cur`` (and enters the CRC); take the beat after it."""
+            m.d.comb += [crc.valid.eq(1), crc.first.eq(nxt_first), crc.data.eq(nxt),
+                         crc.keep.eq(nxt_keep)]
+            m.d.sync += [cur.eq(nxt), cur_keep.eq(nxt_keep), cur_end.eq(nxt_end),
+                         nxt_valid.eq(0)]
+            with m.If(nxt_end):
+                pass
+            with m.Elif(nxt_last):
+                take(Const(0, 64), Const(0, LANES), 1, first=0)        # padding
+            with m.Elif(self.i.valid):
+                m.d.comb += self.i.ready.eq(1)
+                take(beat.data, beat.keep, beat.last, first=0)
 
         cur_bytes = [cur[8 * k:8 * k + 8] for k in range(LANES)]
+        idle_more = gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
 
         with m.FSM():
             with m.State("IDLE"):
-                with m.If(self.i.valid & (gap == MIN_IPG)):
-                    send(_START_COLUMN)
+                send(_IDLE_COLUMN)
+                m.d.sync += idle_more
+                with m.If(self.i.valid):
                     m.d.comb += self.i.ready.eq(1)
-                    load(beat.data, beat.keep, beat.last, first=1)
+                    take(beat.data, beat.keep, beat.last, first=1)
+                    m.next = "PRIME"
+            with m.State("PRIME"):           # the first beat waits in ``nxt`` for the gap
+                with m.If(gap == MIN_IPG):
+                    send(_START_COLUMN)
+                    advance()
                     m.next = "DATA"
                 with m.Else():
                     send(_IDLE_COLUMN)
-                    m.d.sync += gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
+                    m.d.sync += idle_more
             with m.State("DATA"):
                 with m.If(~cur_end):
                     send(_column([(b, False) for b in cur_bytes]))
-                    with m.If(cur_last):
-                        load(Const(0, 64), Const(0, LANES), 1, first=0)   # padding
-                    with m.Elif(self.i.valid):
-                        m.d.comb += self.i.ready.eq(1)
-                        load(beat.data, beat.keep, beat.last, first=0)
+                    with m.If(nxt_valid):
+                        advance()
                     with m.Else():
                         m.next = "UNDERRUN"
                 with m.Else():
@@ -169,7 +190,7 @@ class XgmiiTxCore(wiring.Component):
                 m.next = "DROP"
             with m.State("DROP"):
                 send(_IDLE_COLUMN)
-                m.d.sync += gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
+                m.d.sync += idle_more
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid & beat.last):
                     m.next = "IDLE"
