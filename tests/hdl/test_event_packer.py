@@ -173,3 +173,36 @@ def test_periodic_snapshots():
     sim.add_testbench(bench)
     sim.run()
     assert got == [c.encode(c.Events(k, (c.Counters(0x40, (7, 9)),))) for k in range(4)]
+
+
+def test_the_model_device_sends_the_same_datagrams_with_batch_1():
+    """``ControlServer(batch=1)`` (the Python device) streams what the packer streams."""
+    import asyncio
+    import socket
+
+    from tick2trade.sim.model.control import ControlServer
+
+    rng = random.Random(6)
+    events = [report_event(*random_report(rng), ref_base=REF_BASE), c.Gap(0, 5, 9, 77),
+              c.Counters(COUNTERS_ADDR, (1, 2, 3)), report_event(*random_report(rng), ref_base=0)]
+    mask = ALL & ~(1 << c.EventType.COUNTERS)
+    seq = EventSequencer()
+    want = [d for d in (seq.take(e, mask) for e in events) if d is not None]
+
+    async def main():
+        server = ControlServer(batch=1)
+        host, port = await server.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(2)
+        sock.bind(("127.0.0.1", 0))
+        loop = asyncio.get_running_loop()
+        try:
+            sock.sendto(c.encode(c.Subscribe(mask), 1), (host, port))
+            await loop.run_in_executor(None, sock.recv, 2048)
+            server.publish(*events)
+            return [await loop.run_in_executor(None, sock.recv, 2048) for _ in want]
+        finally:
+            sock.close()
+            await server.stop()
+
+    assert asyncio.run(main()) == [d for _, d in want]
