@@ -111,8 +111,7 @@ class XgmiiTxCore(wiring.Component):
 
         def advance():
             """``nxt`` becomes ``cur`` (and enters the CRC); take the beat after it."""
-            m.d.comb += [crc.valid.eq(1), crc.first.eq(nxt_first), crc.data.eq(nxt),
-                         crc.keep.eq(nxt_keep)]
+            m.d.comb += crc.valid.eq(1)
             m.d.sync += [cur.eq(nxt), cur_keep.eq(nxt_keep), cur_end.eq(nxt_end),
                          nxt_valid.eq(0)]
             with m.If(nxt_end):
@@ -123,6 +122,8 @@ class XgmiiTxCore(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 take(beat.data, beat.keep, beat.last, first=0)
 
+        # the CRC's inputs are flip-flops; only ``valid`` (its clock enable) is decided
+        m.d.comb += [crc.first.eq(nxt_first), crc.data.eq(nxt), crc.keep.eq(nxt_keep)]
         cur_bytes = [cur[8 * k:8 * k + 8] for k in range(LANES)]
         idle_more = gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
 
