@@ -69,6 +69,7 @@ def simulate(dut, frames, *, idle, seed, tail=80, rx=None):
     columns = []
     collector = FrameCollector()
     sent = []
+    counters = {}
 
     async def drive(ctx):
         for frame in frames:
@@ -84,6 +85,8 @@ def simulate(dut, frames, *, idle, seed, tail=80, rx=None):
             if rx is not None and ctx.get(rx.o.valid):
                 collector.beat({k: ctx.get(getattr(rx.o.payload, k))
                                 for k in ("data", "keep", "first", "last", "error")})
+        counters.update({name: ctx.get(getattr(dut, name))
+                         for name in ("frames", "underruns", "oversized")})
 
     top = dut
     if rx is not None:
@@ -96,14 +99,15 @@ def simulate(dut, frames, *, idle, seed, tail=80, rx=None):
     sim.add_testbench(drive)
     sim.add_testbench(watch)
     sim.run()
-    return columns, collector.frames
+    return columns, collector.frames, counters
 
 
 @pytest.mark.parametrize("idle", [0.0, 0.3], ids=["line-rate", "gaps"])
 def test_frames_padded_with_fcs_lane0_and_gap(idle):
     frames = tx_frames(random.Random(1))
     dut = XgmiiTx()
-    columns, _ = simulate(dut, frames, idle=idle, seed=2)
+    columns, _, counters = simulate(dut, frames, idle=idle, seed=2)
+    assert counters == {"frames": len(frames), "underruns": 0, "oversized": 0}
     got, gaps, lanes, errors = wire_frames(columns)
     assert got == [mac_frame(f) for f in frames]
     assert set(lanes) == {0} and errors == 0
@@ -119,7 +123,7 @@ def test_frames_padded_with_fcs_lane0_and_gap(idle):
 def test_round_trip_through_xgmii_rx(idle):
     frames = tx_frames(random.Random(4))
     rx = XgmiiRx(max_frame=1522)
-    _, received = simulate(XgmiiTx(), frames, idle=idle, seed=3, rx=rx)
+    _, received, _ = simulate(XgmiiTx(), frames, idle=idle, seed=3, rx=rx)
     assert [(data, error) for data, error, _ in received] == [
         (mac_frame(f)[:-4], False) for f in frames]
 
@@ -170,3 +174,15 @@ def test_cocotbext_eth_sink_receives_the_frames(tmp_path, request, gaps):
     path.write_text(json.dumps(case))
     run_cocotb(XgmiiTx(), "tick2trade.sim.cocotb.net_tx", tag=request.node.name,
                extra_env={"T2T_NET_TX_CASE": str(path)})
+
+
+@pytest.mark.parametrize("idle", [0.0, 0.3], ids=["line-rate", "gaps"])
+def test_oversized_frames_are_dropped_and_counted(idle):
+    rng = random.Random(12)
+    frames = [rng.randbytes(100), rng.randbytes(201), rng.randbytes(500), rng.randbytes(80),
+              rng.randbytes(200)]
+    dut = XgmiiTx(buffer_depth=64, max_frame=200)
+    columns, _, counters = simulate(dut, frames, idle=idle, seed=1)
+    got, _, _, errors = wire_frames(columns)
+    assert got == [mac_frame(f) for f in frames if len(f) <= 200] and errors == 0
+    assert counters == {"frames": 3, "underruns": 0, "oversized": 2}

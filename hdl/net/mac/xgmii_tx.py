@@ -14,7 +14,8 @@ out; it fills the lanes after the data and may spill into one more column. XGMII
 cannot pause inside a frame: :class:`XgmiiTxCore` needs a frame's beats back
 to back, and if one is late it ends the frame with error characters (``/E/``,
 §46.3.2.1) and counts an underrun; :class:`XgmiiTx` puts a store-and-forward
-:class:`~.tx_buffer.TxFrameBuffer` in front so any source works.
+:class:`~.tx_buffer.TxFrameBuffer` in front so any source works (frames
+longer than ``max_frame`` are dropped there and counted).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -209,19 +210,22 @@ class XgmiiTx(wiring.Component):
         Transmit columns to the PHY, one per cycle.
     frames, underruns : Out(32)
         See :class:`XgmiiTxCore`.
+    oversized : Out(32)
+        Frames longer than ``max_frame`` bytes (FCS excluded), dropped.
     """
 
-    def __init__(self, buffer_depth: int = 256):
-        self.buffer_depth = buffer_depth
+    def __init__(self, buffer_depth: int = 512, max_frame: int = 1518):
+        self.buffer_depth, self.max_frame = buffer_depth, max_frame
         super().__init__({"i": In(beat_stream()), "xgmii": Out(XgmiiSignature()),
-                          "frames": Out(32), "underruns": Out(32)})
+                          "frames": Out(32), "underruns": Out(32), "oversized": Out(32)})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.buffer = buffer = TxFrameBuffer(self.buffer_depth)
+        m.submodules.buffer = buffer = TxFrameBuffer(self.buffer_depth, self.max_frame)
         m.submodules.core = core = XgmiiTxCore()
         wiring.connect(m, wiring.flipped(self.i), buffer.i)
         wiring.connect(m, buffer.o, core.i)
         wiring.connect(m, core.xgmii, wiring.flipped(self.xgmii))
-        m.d.comb += [self.frames.eq(core.frames), self.underruns.eq(core.underruns)]
+        m.d.comb += [self.frames.eq(core.frames), self.underruns.eq(core.underruns),
+                     self.oversized.eq(buffer.oversized)]
         return m
