@@ -10,6 +10,11 @@ subscriptions, symbol names, strategy and risk rows and the risk globals,
 from the same config → rows code as the model (:func:`~.model.decision_config.tables`).
 The risk, book and encoder counters are read back the same way at the end.
 
+Frames go back to back at line rate; the gateware book is slower than line
+rate on busy flows, so when the receive path had to drop packets (its
+overflow counters) the run is repeated with one packet in flight
+(:data:`PACE`), as the model loses none.
+
 Each order line comes from the OUCH bytes the encoder put out (SoupBinTCP
 §2.8 ``U`` packets decoded with ``proto``, OUCH 5.0 §4.1); what the wire does
 not carry (the triggering record's ``seq`` and ITCH ``ts``, the locate)
@@ -53,10 +58,15 @@ from .model.net import with_fcs
 from .model.strategy.decision import Decision
 
 __all__ = ["CoreReplay", "CoreError", "config_datagrams", "readback_datagrams", "run_core",
-           "STAGES"]
+           "PACE", "STAGES"]
 
 #: the latency stages of :attr:`CoreReplay.stages`, in pipeline order
 STAGES = ("feed", "book", "strategy", "risk", "encoder")
+#: idle cycles after a frame before the next one when paced (one packet in flight); more
+#: than the receive path needs to hand a whole packet to the decoder
+PACE = 64
+#: counters of packets the receive path dropped for want of room (MoldUDP64 ingress, MAC)
+OVERFLOW_COUNTERS = ("stats__a_overflowed", "mac_stats__overflows")
 _MASK64 = (1 << 64) - 1
 
 
@@ -82,6 +92,10 @@ class CoreReplay:
     sim_cycles: int = 0
     wall_seconds: float = 0.0
     build_seconds: float = 0.0
+    #: 0: frames back to back at line rate; else the pace of :func:`run_core`
+    pace: int = 0
+    #: packets the receive path dropped at line rate before the run was paced
+    overflowed: int = 0
 
 
 def _row_bytes(regmap: RegisterMap, name: str, layout, **fields) -> bytes:
@@ -268,8 +282,15 @@ class _Entries:
 
 def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: list[int],
              names: dict[int, str], book_params: BookParams | None = None, *,
-             extra_idle: int = 0, ready_percent: int = 100, seed: int = 1) -> CoreReplay:
-    """``frames`` (Ethernet, no FCS) through a core configured for ``locates``."""
+             extra_idle: int = 0, ready_percent: int = 100, seed: int = 1,
+             pace: int | None = None) -> CoreReplay:
+    """``frames`` (Ethernet, no FCS) through a core configured for ``locates``.
+
+    ``pace`` 0: frames back to back at line rate (``extra_idle`` adds random idle);
+    ``pace`` > 0: one packet in flight (see :func:`~.verilator.core.run_core_harness`);
+    ``None``: line rate, run again paced by :data:`PACE` if the receive path overflowed
+    (the book is slower than line rate: packets would be lost where the model loses none).
+    """
     from .toolchain import ensure_verilator
     from .verilator.core import run_core_harness
 
@@ -278,9 +299,21 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     regmap = device_map(c.DeviceKind.COSIM)
     setup = config_datagrams(regmap, config, locates, names)
     after = readback_datagrams(regmap)
-    run = run_core_harness(net_config, book_params, setup, [with_fcs(f) for f in frames], after,
-                           kind=c.DeviceKind.COSIM, extra_idle=extra_idle,
-                           ready_percent=ready_percent, seed=seed)
+    wires = [with_fcs(f) for f in frames]
+
+    def simulate(pace_cycles):
+        return run_core_harness(net_config, book_params, setup, wires, after,
+                                kind=c.DeviceKind.COSIM, extra_idle=extra_idle,
+                                ready_percent=ready_percent, seed=seed, pace=pace_cycles)
+
+    run = simulate(pace or 0)
+    overflowed = sum(run.counters.get(name, 0) for name in OVERFLOW_COUNTERS)
+    if overflowed and pace is None:
+        pace = PACE
+        run = simulate(pace)
+        if any(run.counters.get(name, 0) for name in OVERFLOW_COUNTERS):
+            raise CoreError(f"the receive path overflowed even with one packet in flight "
+                            f"({run.counters})")
     replies = _check_replies(run.replies, len(setup) + len(after))
     counters = {}
     for (block, names_read), reply in zip(_counter_reads(regmap), replies[len(setup):],
@@ -328,4 +361,5 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     return CoreReplay(decisions, counters["risk"], counters["book"], run.counters, cycles, t2t,
                       stages, packets=[p for _, p in packets], sim_cycles=run.cycles,
                       wall_seconds=run.wall_seconds, build_seconds=run.build_seconds,
-                      stamp_offsets=wire.offsets)
+                      stamp_offsets=wire.offsets, pace=pace or 0,
+                      overflowed=overflowed)

@@ -35,6 +35,9 @@ def replay_orders(source, engine: str, config_path: Path | None, orders_out: Pat
     echo(f"orders  {lines:,} lines ({result.engine} engine): sent {result.counters['sent']:,}, "
          f"rejects {rejects or 'none'}; kill trips {result.counters['kill_trips']:,}; "
          f"{result.tops:,} top-of-book records from {result.records:,} feed records")
+    if result.pace:
+        echo(f"  paced: the feed overflowed at line rate (the book is slower), so one packet "
+             f"was in flight at a time ({result.pace} idle cycles after each)")
     t2t = sorted(c for c in result.t2t_cycles or () if c is not None)
     if t2t:
         echo(f"  tick-to-trade (last ITCH byte on XGMII RX → first OUCH byte; TCP/MAC TX not "

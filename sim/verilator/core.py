@@ -142,9 +142,13 @@ def run_core_harness(net_config, book_params: BookParams | None, config: Iterabl
                      frames: Iterable[bytes], after: Iterable[bytes] = (), *,
                      kind: control.DeviceKind = control.DeviceKind.COSIM, ipg: int = 12,
                      extra_idle: int = 0, lane4: bool = True, ready_percent: int = 100,
-                     seed: int = 1, tail: int = 256) -> CoreRun:
+                     seed: int = 1, tail: int = 256, pace: int = 0) -> CoreRun:
     """Configure the core with the ``config`` datagrams, drive ``frames`` (FCS included),
     read with the ``after`` datagrams; ``extra_idle``/``ready_percent`` as in :mod:`.harness`.
+
+    ``pace`` 0 drives the frames back to back at line rate; ``pace`` > 0 keeps one frame
+    in flight: the next starts once the core has been idle ``pace`` cycles after the
+    previous frame ended (no queueing: the unloaded latency of every packet).
     """
     binary, counters, built = build_core_harness(net_config, book_params, kind=kind)
     n = _words(OrderReport)
@@ -155,7 +159,7 @@ def run_core_harness(net_config, book_params: BookParams | None, config: Iterabl
         _write_records(tmp / "after.bin", after)
         cmd = [str(binary), str(tmp / "config.bin"), str(tmp / "frames.bin"),
                str(tmp / "after.bin"), str(tmp), str(ipg), str(extra_idle), str(int(lane4)),
-               str(ready_percent), str(seed), str(tail)]
+               str(ready_percent), str(seed), str(tail), str(pace)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"core harness failed ({done.returncode}): {done.stderr[-2000:]}")

@@ -76,7 +76,7 @@ def test_generated_flow_rtl_lines_equal_the_model_plus_cycles(tmp_path):
     flow = _flow(tmp_path)
     model, _ = _replay(tmp_path, flow)
     rtl, output = _replay(tmp_path, flow, "--engine", "rtl", name="rtl.jsonl")
-    assert "rtl engine" in output
+    assert "rtl engine" in output and "tick-to-trade" in output
     assert len(model) > 50 and _strip(rtl) == model
     sent = [line for line in rtl if line["verdict"] == "sent"]
     assert sent and all(list(line)[-2:] == list(RTL_ONLY) for line in rtl)
@@ -115,6 +115,16 @@ def test_stages_add_up_and_idle_gaps_and_backpressure_change_nothing(tmp_path):
     assert [d.json() for d in busy.decisions] == [d.json() for d in base.decisions]
     assert busy.counters == base.counters and busy.book_counters == base.book_counters
     assert busy.packets == base.packets
+
+
+def test_paced_one_packet_in_flight_gives_the_same_orders(tmp_path):
+    flow = _flow(tmp_path, messages=800)
+    line_rate = _core_run(flow, pace=0)
+    paced = _core_run(flow, pace=64)
+    assert (line_rate.pace, paced.pace) == (0, 64)
+    assert [d.json() for d in paced.decisions] == [d.json() for d in line_rate.decisions]
+    # no queueing behind earlier packets: never slower than at line rate
+    assert max(t for t in paced.t2t_cycles if t) <= max(t for t in line_rate.t2t_cycles if t)
 
 
 def _drop_frame(src, dst, index):
@@ -156,5 +166,7 @@ def test_a_million_messages_rtl_equals_model(tmp_path):
     rtl = replay_orders(open_input(flow), config, "rtl")
     lines = list(model.lines())
     assert len(lines) > 1_000
+    # at line rate this flow overflows the receive path (the book is slower): run paced
+    assert rtl.pace
     assert _strip(rtl.lines()) == lines
     assert rtl.counters == model.counters

@@ -102,6 +102,8 @@ class OrdersReplay:
     #: per decision, rtl only: cycles from the last byte of the triggering ITCH message on
     #: XGMII RX to the order's first OUCH byte (None for a reject)
     t2t_cycles: list[int | None] | None = None
+    #: rtl only: idle cycles between packets if the run had to be paced (else 0)
+    pace: int = 0
 
     def lines(self):
         """The ``--orders-out`` JSON objects (docs/strategy.md, "Replay output")."""
@@ -160,7 +162,7 @@ def _replay_rtl(source: ReplayInput, config: DecisionConfig, book_params: BookPa
     run = run_core(frames, replay_config(frames), config, locates, directory(records),
                    book_params)
     return OrdersReplay(run.decisions, run.counters, "rtl", run.feed_counters["stats__records"],
-                        run.book_counters["tob"], run.cycles, run.t2t_cycles)
+                        run.book_counters["tob"], run.cycles, run.t2t_cycles, run.pace)
 
 
 def load_model(config: DecisionConfig, locates: list[int], symbols: int) -> DecisionModel:
