@@ -31,8 +31,9 @@ per cycle, and are applied in order:
    reads the side state and the level of ``tick mod W`` (each array has
    one read port, registered);
 2. window arithmetic, new level and bitmap; both written back;
-3. for a ``quote`` operation: the best tick from the new bitmap, read its
-   level (the same read port);
+3. for a ``quote`` operation: the best tick from the new bitmap; its size
+   is the level just written when that is the best, else read from the
+   array (the same read port);
 4. the side's top, registered on ``o``.
 
 *Hazards.* The read-modify-write of stages 1–2 takes one read cycle, so
@@ -41,12 +42,13 @@ read takes the level written in the same cycle from a one-deep bypass: an
 operation on the same side or level right behind another sees its result.
 The quote read of stage 3 is *not* bypassed: it must see the level array
 as the quoted operation left it, not the write of the operation behind it
-in stage 2. Stage 3 shares the level read port with stage 1, so an
-operation does not enter while a ``quote`` operation is in stage 2: a
-quote costs one cycle of the read port (operations that quote enter every
-other cycle, others every cycle). The consumer's buffer space is ``room``:
-an operation enters only when every ``publish`` operation already in the
-pipeline, and it, will find room.
+in stage 2. A stage-3 read takes the read port from stage 1, whose
+operation waits there one cycle and reads again (behind it stage 2 is then
+empty, so the one-deep bypass still covers every write it could miss): a
+quote that does not find its size in the level just written costs one
+cycle. The consumer's buffer space is ``room``: an operation enters only
+when every ``publish`` operation already in the pipeline, and it, will
+find room.
 
 Host peeks (``peek_side_addr``/``peek_level_addr``) use the same read
 ports when no operation needs them (the data follows one cycle after the
@@ -104,11 +106,14 @@ class PriceLevels(wiring.Component):
         in_flight = Signal(range(6))   # publish operations that will need room
         m.d.comb += in_flight.eq((v1 & op1.publish) + (v2 & op2.publish) + (v3 & op3.publish)
                                  + (v4 & op4.publish) + (self.o.valid & self.o.p.publish))
-        # a quote in stage 2 reads the level array next cycle, when an entering
-        # operation would read it in stage 1: one cycle lost
-        m.d.comb += [self.i.ready.eq(~(v2 & op2.quote) & (in_flight < self.room)),
+        # a quote that reads the level array in stage 3 takes the read port from
+        # stage 1, whose operation waits there one cycle (and reads again)
+        quote_read, hold = Signal(), Signal()
+        m.d.comb += [hold.eq(v1 & quote_read),
+                     self.i.ready.eq(~hold & (in_flight < self.room)),
                      self.busy.eq(v1 | v2 | v3 | v4 | self.o.valid)]
-        m.d.sync += v1.eq(self.i.valid & self.i.ready)
+        with m.If(~hold):
+            m.d.sync += v1.eq(self.i.valid & self.i.ready)
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [op1.eq(self.i.payload), tick1.eq((self.i.payload.price * mul) >> shift)]
 
@@ -118,7 +123,8 @@ class PriceLevels(wiring.Component):
         m.d.comb += [s_rd.addr.eq(Mux(v1, side_addr1, self.peek_side_addr)),
                      l_rd.addr.eq(Mux(v1, level_addr1, self.peek_level_addr))]
         level_addr2 = Signal.like(level_addr1)
-        m.d.sync += [v2.eq(v1), op2.eq(op1), tick2.eq(tick1), level_addr2.eq(level_addr1),
+        m.d.sync += [v2.eq(v1 & ~hold), op2.eq(op1), tick2.eq(tick1),
+                     level_addr2.eq(level_addr1),
                      off2.eq((op1.price - tick1 * p.tick)[:16] != 0)]
 
         # ---- stage 2: window arithmetic and the level's read-modify-write
@@ -209,7 +215,10 @@ class PriceLevels(wiring.Component):
                      s_wr.en.eq(v2),
                      l_wr.addr.eq(level_addr2), l_wr.data.eq(new_level),
                      l_wr.en.eq(write_level)]
-        m.d.sync += [v3.eq(v2), op3.eq(op2), side3.eq(out_side)]
+        # the level written, for a quote whose best level it is (no read then)
+        index3, wrote3, shares3 = Signal(wb), Signal(), Signal(p.qty_bits)
+        m.d.sync += [v3.eq(v2), op3.eq(op2), side3.eq(out_side), index3.eq(index),
+                     wrote3.eq(write_level & (new_count != 0)), shares3.eq(new_level.shares)]
 
         # ---- stage 3: best tick of the quoted side, read its level
         bm = side3.bitmap
@@ -226,20 +235,27 @@ class PriceLevels(wiring.Component):
         exact = Signal()
         m.d.comb += exact.eq(~side3.lost & (side3.off_grid == 0) & (better == 0)
                              & ((bm != 0) | (worse == 0)))
-        best_tick = Signal(p.tick_bits)
-        m.d.comb += best_tick.eq(side3.base + Mux(ask3, lo_bit, hi_bit))
-        with m.If(v3 & op3.quote):
+        best_tick, best_index = Signal(p.tick_bits), Signal(wb)
+        written_best = Signal()
+        m.d.comb += [best_index.eq(Mux(ask3, lo_bit, hi_bit)),
+                     best_tick.eq(side3.base + best_index),
+                     written_best.eq(wrote3 & (best_index == index3)),
+                     quote_read.eq(v3 & op3.quote & exact & (bm != 0) & ~written_best)]
+        with m.If(quote_read):
             m.d.comb += l_rd.addr.eq(Cat(best_tick[:wb], ask3, op3.slot))
         tick4, ok4, exact4 = Signal(p.tick_bits), Signal(), Signal()
+        fwd4, fwd_shares4 = Signal(), Signal(p.qty_bits)
         m.d.sync += [v4.eq(v3 & op3.quote), op4.eq(op3), tick4.eq(best_tick),
-                     ok4.eq(exact & (bm != 0)), exact4.eq(exact)]
+                     ok4.eq(exact & (bm != 0)), exact4.eq(exact),
+                     fwd4.eq(written_best), fwd_shares4.eq(shares3)]
 
         # ---- stage 4: the side's top, registered out
         q_level = l_layout(l_rd.data)
         o = self.o.p
         m.d.sync += [self.o.valid.eq(v4), o.slot.eq(op4.slot), o.ask.eq(op4.ask),
                      o.px.eq(Mux(ok4, (tick4 * p.tick)[:32], 0)),
-                     o.qty.eq(Mux(ok4, q_level.shares, 0)), o.exact.eq(exact4),
+                     o.qty.eq(Mux(ok4, Mux(fwd4, fwd_shares4, q_level.shares), 0)),
+                     o.exact.eq(exact4),
                      o.publish.eq(op4.publish), o.ts.eq(op4.ts), o.seq.eq(op4.seq),
                      o.hw_ts.eq(op4.hw_ts)]
         return m
