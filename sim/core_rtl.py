@@ -58,7 +58,7 @@ from .model.net import with_fcs
 from .model.strategy.decision import Decision
 
 __all__ = ["CoreReplay", "CoreError", "config_datagrams", "readback_datagrams", "run_core",
-           "PACE", "STAGES"]
+           "OVERFLOW_COUNTERS", "PACE", "STAGES"]
 
 #: the latency stages of :attr:`CoreReplay.stages`, in pipeline order
 STAGES = ("feed", "book", "strategy", "risk", "encoder")
