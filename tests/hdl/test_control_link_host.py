@@ -2,7 +2,8 @@
 
 A small bridge wraps each datagram from the host's socket in an Ethernet
 frame (its UDP port as the source port), drives it as XGMII into
-``ControlPortTop`` (MAC RX, ControlLink, ControlPlane, EventPacker, MAC TX)
+``sim/verilator/control_top.ControlPortTop`` (MAC RX, ControlLink, ControlPlane,
+EventPacker, MAC TX)
 running in the Amaranth simulator, and sends every frame the MAC transmits
 back to the UDP port it is addressed to. The host identifies the device,
 subscribes, and receives the events of a burst of order reports; the events
@@ -19,8 +20,7 @@ import threading
 
 from scapy.layers.inet import UDP
 from scapy.layers.l2 import Ether
-from test_control_link import HASH, request_frame
-from test_control_link_xgmii import ControlPortTop
+from test_control_link import HASH, OWN_IP, OWN_MAC, PORT, request_frame
 from test_event_packer import REF_BASE, random_report, report_value
 
 from tick2trade.hdl.csr.device_map import device_map
@@ -31,6 +31,7 @@ from tick2trade.proto.net import fcs_ok
 from tick2trade.sim.model.control import EventSequencer, report_event
 from tick2trade.sim.model.net import with_fcs
 from tick2trade.sim.model.xgmii import columns_to_lanes, encode_xgmii
+from tick2trade.sim.verilator.control_top import ControlPortTop
 
 IDLE_COLUMN = (int.from_bytes(bytes([IDLE] * LANES), "little"), (1 << LANES) - 1)
 
@@ -65,12 +66,13 @@ class RtlPortServer(asyncio.DatagramProtocol):
     def __init__(self):
         from amaranth.sim import Simulator
 
-        self.dut = dut = ControlPortTop(c.DeviceKind.COSIM)
+        self.dut = dut = ControlPortTop(mac=OWN_MAC, ip=OWN_IP, port=PORT,
+                                        kind=c.DeviceKind.COSIM, build_hash=HASH)
         self.inbox, self.outbox, self.reports = queue.Queue(), queue.Queue(), queue.Queue()
         self.stop_flag = threading.Event()
 
         async def serve(ctx):
-            parser, columns, cycle = WireParser(), [], 0
+            parser, columns = WireParser(), []
             while not self.stop_flag.is_set():
                 if not columns and not self.inbox.empty():
                     columns = encode_xgmii([with_fcs(self.inbox.get())], lead_idle=0)
@@ -78,12 +80,10 @@ class RtlPortServer(asyncio.DatagramProtocol):
                 ctx.set(dut.xgmii_rx.data, data)
                 ctx.set(dut.xgmii_rx.ctrl, ctrl)
                 report = None if self.reports.empty() else self.reports.get()
-                ctx.set(dut.orders.valid, report is not None)
+                ctx.set(dut.report_valid, report is not None)
                 if report is not None:
-                    ctx.set(dut.orders.payload, report_value(*report))
-                ctx.set(dut.now, cycle)
+                    ctx.set(dut.report, report_value(*report))
                 await ctx.tick()
-                cycle += 1
                 for frame in parser.column(ctx.get(dut.xgmii_tx.data),
                                            ctx.get(dut.xgmii_tx.ctrl)):
                     self.outbox.put(frame)
