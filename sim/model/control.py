@@ -5,7 +5,9 @@ semantics of :class:`~tick2trade.hdl.csr.CsrBank` (constants, RW, RO with a
 latch on word 0, strobes, staged table rows and commits).
 :class:`ControlModel` answers control datagrams from it and counts the bad
 ones; :class:`ControlServer` serves it on a UDP socket and streams events to
-subscribers. Only the ID register (``DeviceKind.MODEL``) tells it from
+the subscriber exactly as the gateware's link and packer do (the last
+SUBSCRIBE's sender, one event per datagram, one sequence from power-up,
+:class:`EventSequencer`). Only the ID register (``DeviceKind.MODEL``) tells it from
 hardware. :func:`bind_decision` connects the tables and registers to the
 decision path model, :func:`bind_book` the subscriptions and counters to the
 book model, so table writes change their behaviour.
@@ -191,7 +193,9 @@ class ControlModel:
 
     def __init__(self, registers: RegisterFile | None = None, build_hash: int = 0):
         self.registers = registers or RegisterFile(device_map(c.DeviceKind.MODEL, build_hash))
-        self.subscribers: dict[object, int] = {}
+        #: the last SUBSCRIBE's sender and mask (the gateware keeps one subscriber)
+        self.subscriber: object = None
+        self.mask = 0
         self.errors = 0
         self.registers.sources.setdefault("events.errors", lambda: self.errors)
 
@@ -234,25 +238,23 @@ class ControlModel:
         if isinstance(msg, c.TableWrite):
             regs.write_table(msg.table, msg.row, msg.data)
             return c.TableAck(msg.table, msg.row)
-        if msg.mask:
-            self.subscribers[sender] = msg.mask
-        else:
-            self.subscribers.pop(sender, None)
+        self.subscriber, self.mask = sender, msg.mask  # a mask of 0 stops the events
         return c.SubscribeAck(msg.mask)
 
 
 class ControlServer(asyncio.DatagramProtocol):
-    """Serves a :class:`ControlModel` on UDP and streams events to its subscribers.
+    """Serves a :class:`ControlModel` on UDP and streams events to its subscriber.
 
-    ``batch``: most events per EVENTS datagram; ``batch=1`` is the gateware
-    packer's rule (:class:`EventSequencer`, ``hdl/csr/events.py``).
+    Events follow the gateware packer's rule (:class:`EventSequencer`,
+    ``hdl/csr/events.py``): each event the mask takes gets the next sequence
+    number and goes alone in one EVENTS datagram to the last SUBSCRIBE's
+    sender, so a host sees the same datagrams from the model and the device.
     """
 
-    def __init__(self, model: ControlModel | None = None, batch: int = 16):
-        self.batch = batch
+    def __init__(self, model: ControlModel | None = None):
         self.model = model or ControlModel()
+        self.sequencer = EventSequencer()
         self.transport: asyncio.DatagramTransport | None = None
-        self._seq: dict[object, int] = {}
         self.events_sent = 0
         self.model.registers.sources.setdefault("events.sent", lambda: self.events_sent)
 
@@ -274,17 +276,14 @@ class ControlServer(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
     def publish(self, *events) -> None:
-        """Send ``events`` to every subscriber whose mask takes their type (in datagrams)."""
-        if self.transport is None:
+        """Send each of ``events`` the subscriber's mask takes, one per datagram, in order."""
+        if self.transport is None or self.model.subscriber is None:
             return
-        for addr, mask in list(self.model.subscribers.items()):
-            chosen = [e for e in events if mask >> int(e.type) & 1]
-            for start in range(0, len(chosen), self.batch):  # 16 order events fit one
-                batch = tuple(chosen[start:start + self.batch])
-                seq = self._seq.get(addr, 0)
-                self.transport.sendto(c.encode(c.Events(seq, batch)), addr)
-                self._seq[addr] = (seq + len(batch)) & MASK32
-                self.events_sent += len(batch)
+        for event in events:
+            taken = self.sequencer.take(event, self.model.mask)
+            if taken is not None:
+                self.transport.sendto(taken[1], self.model.subscriber)
+                self.events_sent += 1
 
 
 def bind_decision(registers: RegisterFile, decision) -> None:

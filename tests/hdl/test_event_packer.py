@@ -175,8 +175,8 @@ def test_periodic_snapshots():
     assert got == [c.encode(c.Events(k, (c.Counters(0x40, (7, 9)),))) for k in range(4)]
 
 
-def test_the_model_device_sends_the_same_datagrams_with_batch_1():
-    """``ControlServer(batch=1)`` (the Python device) streams what the packer streams."""
+def test_the_model_device_sends_the_same_datagrams():
+    """``ControlServer`` (the Python device) streams what the packer streams."""
     import asyncio
     import socket
 
@@ -190,7 +190,7 @@ def test_the_model_device_sends_the_same_datagrams_with_batch_1():
     want = [d for d in (seq.take(e, mask) for e in events) if d is not None]
 
     async def main():
-        server = ControlServer(batch=1)
+        server = ControlServer()
         host, port = await server.start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(2)

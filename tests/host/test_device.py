@@ -53,7 +53,7 @@ def test_identify_walk_read_write_tables_and_events():
                 gap = c.Gap(1, 10, 20, 30)
                 server.publish(gap)
                 assert await dev.next_event() == gap
-                server._seq[next(iter(server.model.subscribers))] += 3  # three events lost
+                server.sequencer.seq += 3  # three events lost
                 server.publish(gap)
                 assert await dev.next_event() == gap
                 assert dev.events_lost == 3

@@ -110,7 +110,7 @@ def test_malformed_datagrams_never_crash(data):
         assert model.errors == 0
 
 
-def test_events_stream_to_subscribers_over_udp():
+def test_events_stream_to_the_subscriber_over_udp():
     async def main():
         server = ControlServer()
         host, port = await server.start()
@@ -130,8 +130,10 @@ def test_events_stream_to_subscribers_over_udp():
             server.publish(gap)
             first = c.decode(await loop.run_in_executor(None, sock.recv, 2048))[1]
             second = c.decode(await loop.run_in_executor(None, sock.recv, 2048))[1]
-            assert first == c.Events(0, (gap, sent))   # counters not subscribed
-            assert second == c.Events(2, (gap,))
+            third = c.decode(await loop.run_in_executor(None, sock.recv, 2048))[1]
+            # one event per datagram, counters not subscribed, one sequence
+            assert (first, second, third) == (c.Events(0, (gap,)), c.Events(1, (sent,)),
+                                              c.Events(2, (gap,)))
         finally:
             sock.close()
             await server.stop()
@@ -156,3 +158,13 @@ def test_order_events_from_encoder_requests():
     rejected = order_event(Request(reason=Reason.RATE), 0)
     assert rejected.type is c.EventType.ORDER_REJECTED and rejected.reason == Reason.RATE.value
     assert c.decode(c.encode(c.Events(0, (event, rejected))))[1].events == (event, rejected)
+
+
+def test_the_last_subscribe_names_the_one_subscriber_and_mask_zero_stops():
+    """As the gateware link: one subscriber, the last SUBSCRIBE's sender; mask 0 stops."""
+    model = ControlModel()
+    model.handle(c.encode(c.Subscribe(0b10), 1), "a")
+    model.handle(c.encode(c.Subscribe(0b110), 2), "b")
+    assert (model.subscriber, model.mask) == ("b", 0b110)
+    model.handle(c.encode(c.Subscribe(0), 3), "a")
+    assert model.mask == 0
