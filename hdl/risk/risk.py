@@ -6,8 +6,9 @@ order token and the counters (:data:`~.layouts.COUNTERS`).
 
 The check is a fixed pipeline of :data:`RISK_LATENCY` cycles, one carry
 chain per cycle (ECP5 at 156.25 MHz): sums and differences first, the
-products (two pipelined 32×32 multipliers) two cycles in, each rule's fail
-bit registered, then the first-failure priority into ``reason``.
+products (two pipelined 32×32 multipliers, :data:`MULTIPLY_LATENCY` cycles
+in), each rule's fail bit registered, then the first-failure priority into
+``reason``.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
@@ -22,7 +23,7 @@ from .rules import RULE_STAGE, RULES, RuleContext
 __all__ = ["InlineRisk", "RISK_LATENCY", "GROSS_WIDTH", "TOKEN_WIDTH"]
 
 #: cycles from ``start`` (operands stable) to ``done``: the last rule's inputs are ready
-#: at stage 3, its fail bit is registered, then the priority is registered
+#: one cycle after the products, its fail bit is registered, then the priority is registered
 RISK_LATENCY = max(RULE_STAGE.values()) + 2
 GROSS_WIDTH = 72
 TOKEN_WIDTH = 32
@@ -97,12 +98,12 @@ class InlineRisk(wiring.Component):
         slack_sell = Signal(signed(42))
         m.d.sync += [slack_buy.eq(_signed(p.max_position) - _signed(load)),
                      slack_sell.eq(_signed(load) - _signed(p.max_position))]
-        # stage 2 → 3: products ready
+        # products ready (stage MULTIPLY_LATENCY) → the room and the gross without the old order
         room = Signal(signed(GROSS_WIDTH + 3))
         gross_base = Signal(GROSS_WIDTH)
         m.d.sync += [room.eq(headroom + Mux(o.kind == OrderKind.REPLACE, old.product, 0)),
                      gross_base.eq(gross - Mux(own.live, old.product, 0))]
-        # stage 3 → 4: the gross after this order, should it be sent (a quoter order)
+        # then the gross after this order, should it be sent (a quoter order)
         gross_next = Signal(GROSS_WIDTH)
         m.d.sync += gross_next.eq(gross_base + Mux(o.kind == OrderKind.CANCEL, 0, new.product))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from amaranth.hdl import Mux, Value
 
 from ..strategy.layouts import Side
+from ..strategy.multiply import MULTIPLY_LATENCY
 from .layouts import Reason
 
 __all__ = ["RuleContext", "RULES"]
@@ -84,7 +85,8 @@ RULES = (
 )
 assert [r.value for r, _ in RULES] == list(range(1, len(Reason)))
 
-#: the stage (cycles after the order is presented) at which each rule's inputs are ready
+#: the stage (cycles after the order is presented) at which each rule's inputs are ready:
+#: the notional is a product, the room under the gross limit a sum of a product
 RULE_STAGE = {Reason.KILL: 0, Reason.DISABLED: 0, Reason.MAX_SHARES: 0, Reason.SELF_TRADE: 0,
-              Reason.FAT_FINGER: 1, Reason.RATE: 1, Reason.MAX_NOTIONAL: 2,
-              Reason.POSITION: 2, Reason.GROSS_NOTIONAL: 3}
+              Reason.FAT_FINGER: 1, Reason.RATE: 1, Reason.POSITION: 2,
+              Reason.MAX_NOTIONAL: MULTIPLY_LATENCY, Reason.GROSS_NOTIONAL: MULTIPLY_LATENCY + 1}

@@ -163,8 +163,15 @@ class DecisionPath(wiring.Component):
         intents = [Signal(Intent, name=f"intent_{i}") for i in range(3)]
         cur = Signal(Intent)
         stamp_tob, stamp_strategy = Signal(TIMESTAMP_WIDTH), Signal(TIMESTAMP_WIDTH)
+        # a block RAM output is slow (4.3 ns clock to out on ECP5): every row goes straight
+        # into a register, ``sp``/``rp`` in LOAD and the state row into ``row`` every cycle.
+        # ``slot`` holds while a record is decided and the state table is written only after,
+        # so ``row`` holds the slot's state from LOAD on: the taker and the quoter read it,
+        # and ``st`` (the state the risk check reads and the decision moves) loads from it
         m.d.comb += [sr.addr.eq(slot), rr.addr.eq(slot), str_.addr.eq(slot),
                      stw.addr.eq(slot)]
+        row = Signal(SymbolState)
+        m.d.sync += row.eq(str_.data)
 
         # ---------------------------------------------------------------- blocks
         m.submodules.risk = risk = InlineRisk()
@@ -172,9 +179,9 @@ class DecisionPath(wiring.Component):
         m.submodules.quoter = quoter = Quoter()
         m.d.comb += [
             taker.tob.eq(t), taker.params.eq(sp), taker.total.eq(total),
-            taker.fired.eq(st.fired), taker.last_trigger_ts.eq(st.last_trigger_ts),
-            quoter.tob.eq(t), quoter.params.eq(sp), quoter.buy.eq(st.buy),
-            quoter.sell.eq(st.sell), quoter.kill.eq(self.glob.kill | risk.tripped),
+            taker.fired.eq(row.fired), taker.last_trigger_ts.eq(row.last_trigger_ts),
+            quoter.tob.eq(t), quoter.params.eq(sp), quoter.buy.eq(row.buy),
+            quoter.sell.eq(row.sell), quoter.kill.eq(self.glob.kill | risk.tripped),
             risk.order.eq(cur), risk.params.eq(rp), risk.state.eq(st), risk.glob.eq(self.glob),
             risk.mid.eq(mid), risk.ts.eq(t.ts), risk.gap.eq(self.gap),
             risk.clear_trip.eq(self.clear_trip),
@@ -224,12 +231,14 @@ class DecisionPath(wiring.Component):
                     m.next = "LOOKUP"
             with m.State("POSITION_READ"):
                 with m.If(hit):
-                    m.next = "POSITION_WRITE"
+                    m.next = "POSITION_LOAD"
                 with m.Else():
                     m.d.sync += pos_pending.eq(0)
                     m.next = "IDLE"
+            with m.State("POSITION_LOAD"):  # the row arrives (registered in ``row``)
+                m.next = "POSITION_WRITE"
             with m.State("POSITION_WRITE"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(str_.data)]
+                m.d.comb += [stw.en.eq(1), stw.data.eq(row)]
                 m.d.comb += stw.data.position.eq(pos_data)
                 m.d.sync += pos_pending.eq(0)
                 m.next = "IDLE"
@@ -240,15 +249,14 @@ class DecisionPath(wiring.Component):
                 m.next = "EXEC_LOAD"
                 with m.If(~hit):
                     m.next = "IDLE"
-            with m.State("EXEC_LOAD"):  # the row registered before the add (EBR output timing)
-                m.d.sync += st.eq(str_.data)
+            with m.State("EXEC_LOAD"):  # the row arrives (registered in ``row``)
                 m.next = "EXEC_WRITE"
             with m.State("EXEC_WRITE"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(st)]
+                m.d.comb += [stw.en.eq(1), stw.data.eq(row)]
                 with m.If(ex.side == Side.BUY):
-                    m.d.comb += stw.data.position.eq(st.position + ex.shares)
+                    m.d.comb += stw.data.position.eq(row.position + ex.shares)
                 with m.Else():
-                    m.d.comb += stw.data.position.eq(st.position - ex.shares)
+                    m.d.comb += stw.data.position.eq(row.position - ex.shares)
                 m.next = "IDLE"
             with m.State("LOOKUP"):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
@@ -257,13 +265,15 @@ class DecisionPath(wiring.Component):
                 m.next = "LOAD"
                 with m.If(~hit):
                     m.next = "IDLE"
-            with m.State("LOAD"):
-                m.d.sync += [sp.eq(sr.data), rp.eq(rr.data), st.eq(str_.data),
+            with m.State("LOAD"):  # the rows arrive
+                m.d.sync += [sp.eq(sr.data), rp.eq(rr.data),
                              total.eq(t.bid_qty + t.ask_qty),
                              mid.eq((t.bid_px + t.ask_px) >> 1), wait.eq(TAKER_LATENCY)]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += wait.eq(wait - 1)
+                with m.If(wait == TAKER_LATENCY):
+                    m.d.sync += st.eq(row)
                 with m.If(wait == 0):
                     m.d.sync += [intents[0].eq(taker.intent), intents[1].eq(quoter.buy_intent),
                                  intents[2].eq(quoter.sell_intent), stamp_strategy.eq(self.now)]

@@ -7,19 +7,21 @@ quoted (a side unknown or empty, spread above ``quoter_max_spread``, kill
 switch, or a target outside 1 .. 2**32-1).
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..book.layouts import TopOfBook
 from .layouts import Intent, OrderKind, QuoteState, Side, StrategyParams, Tif
-from .taker import both_sides, spread_ok
+from .taker import both_sides
 
 __all__ = ["Quoter", "QUOTER_LATENCY"]
 
 
-#: cycles from stable inputs to valid intents (targets, then their distance, registered)
-QUOTER_LATENCY = 2
+#: cycles from stable inputs to valid intents, one carry chain per cycle: the targets and
+#: the spread limit; whether to quote and both distances to the resting order; the requote
+#: compares
+QUOTER_LATENCY = 3
 
 
 class Quoter(wiring.Component):
@@ -40,8 +42,11 @@ class Quoter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         t, p = self.tob, self.params
-        quoting = Signal()
-        m.d.comb += quoting.eq(both_sides(t) & spread_ok(t, p.quoter_max_spread) & ~self.kill)
+        # cycle 1: the spread limit (``spread_ok`` as a sum, then a compare) and the targets
+        spread_limit = Signal(33)
+        both = Signal()
+        m.d.sync += [spread_limit.eq(t.bid_px + p.quoter_max_spread), both.eq(both_sides(t))]
+        quoting = both & (t.ask_px <= spread_limit) & ~self.kill
         sell_sum = Signal(33)
         m.d.comb += sell_sum.eq(t.ask_px + p.offset)
         sides = (
@@ -50,17 +55,24 @@ class Quoter(wiring.Component):
         )
         for q, i, side, in_range, target_value in sides:
             name = side.name.lower()
-            # cycle 1: the target; cycle 2: how far the resting order is from it
             target = Signal(32, name=f"target_{name}")
+            in_range_r = Signal(name=f"in_range_{name}")
+            m.d.sync += [target.eq(target_value), in_range_r.eq(in_range)]
+            # cycle 2: quote or not; the resting order's distance both ways (signed)
             has_target = Signal(name=f"has_target_{name}")
-            m.d.sync += [target.eq(target_value), has_target.eq(quoting & in_range)]
+            up = Signal(signed(33), name=f"up_{name}")
+            down = Signal(signed(33), name=f"down_{name}")
+            m.d.sync += [has_target.eq(quoting & in_range_r),
+                         up.eq(target - q.price), down.eq(q.price - target)]
+            # cycle 3: moved by at least ``requote`` (the non-negative distance is abs)
             moved = Signal(name=f"moved_{name}")
-            distance = Mux(target >= q.price, target - q.price, q.price - target)[:32]
-            m.d.sync += moved.eq(distance >= p.requote)
+            has_target_3 = Signal(name=f"has_target_{name}_3")
+            m.d.sync += [moved.eq(Mux(up[32], down[:32] >= p.requote, up[:32] >= p.requote)),
+                         has_target_3.eq(has_target)]
             m.d.comb += [i.side.eq(side), i.tif.eq(Tif.DAY), i.quoter.eq(1),
                          i.shares.eq(p.quoter_size), i.price.eq(target)]
             with m.If(p.quoter_enabled):
-                with m.If(~has_target):
+                with m.If(~has_target_3):
                     m.d.comb += [i.valid.eq(q.live), i.kind.eq(OrderKind.CANCEL),
                                  i.price.eq(q.price), i.shares.eq(0)]
                 with m.Elif(~q.live):

@@ -16,8 +16,8 @@ from .multiply import MULTIPLY_LATENCY, PipelinedMultiplier
 
 __all__ = ["ImbalanceTaker", "TAKER_LATENCY", "both_sides", "spread_ok"]
 
-#: cycles from stable inputs to a valid ``intent``
-TAKER_LATENCY = MULTIPLY_LATENCY
+#: cycles from stable inputs to a valid ``intent``: the products, then their compares
+TAKER_LATENCY = MULTIPLY_LATENCY + 1
 
 
 def both_sides(tob):
@@ -34,11 +34,11 @@ class ImbalanceTaker(wiring.Component):
     """The taker's decision for the record on ``tob``.
 
     Inputs must stay stable for :data:`TAKER_LATENCY` cycles (the arming
-    conditions are registered in the first); ``intent`` is then valid
+    conditions are registered in the first two); ``intent`` is then valid
     (``intent.valid`` low: no order). ``fired``/``last_trigger_ts``
     are the slot's cooldown state. The three products are pipelined
-    (:class:`PipelinedMultiplier`); ``total`` must be the registered
-    ``bid_qty + ask_qty``.
+    (:class:`PipelinedMultiplier`) and their 72-bit compares registered in
+    a cycle of their own; ``total`` must be the registered ``bid_qty + ask_qty``.
     """
 
     tob: In(TopOfBook)
@@ -66,8 +66,9 @@ class ImbalanceTaker(wiring.Component):
         armed = Signal()
         m.d.sync += armed.eq(p.taker_enabled & both_sides(t) & (t.ask_px <= spread_limit)
                              & (~self.fired | (t.ts >= cooldown_end)))
-        buy = bid_den.product > num_total.product
-        sell = ask_den.product > num_total.product
+        buy, sell = Signal(), Signal()
+        m.d.sync += [buy.eq(bid_den.product > num_total.product),
+                     sell.eq(ask_den.product > num_total.product)]
         i = self.intent
         m.d.comb += [i.kind.eq(OrderKind.ENTER), i.tif.eq(Tif.IOC), i.quoter.eq(0),
                      i.shares.eq(p.taker_size), i.valid.eq(armed & (buy | sell))]
