@@ -87,6 +87,16 @@ def test_generated_flow_rtl_lines_equal_the_model_plus_cycles(tmp_path):
     assert all(line["t2t_cycles"] is None for line in rtl if line["verdict"] != "sent")
 
 
+def test_subscriptions_by_name_reach_the_book_through_the_control_plane(tmp_path):
+    flow = _flow(tmp_path)
+    config = STRATEGY_TOML + '[symbols]\nsubscribe = ["MSFT", "AAPL"]\n'
+    model, _ = _replay(tmp_path, flow, config=config)
+    rtl, _ = _replay(tmp_path, flow, "--engine", "rtl", config=config, name="rtl.jsonl")
+    assert _strip(rtl) == model
+    # the generator lists AAPL, MSFT, … from locate 1: slot 0 follows MSFT, slot 1 AAPL
+    assert {line["locate"] for line in model} == {1, 2}
+
+
 def _core_run(path, config=STRATEGY_TOML, **timing):
     import tomllib
 
