@@ -42,12 +42,11 @@ from dataclasses import dataclass, field
 from tick2trade.hdl.book.layouts import COUNTERS as BOOK_COUNTERS
 from tick2trade.hdl.book.layouts import BookParams
 from tick2trade.hdl.csr.builder import RegisterMap
-from tick2trade.hdl.csr.device_map import SUBSCRIPTION_ROW, device_map
-from tick2trade.hdl.order.layouts import SymbolRow
+from tick2trade.hdl.csr.device_map import device_map
 from tick2trade.hdl.order.template import OuchTemplate, symbol_word
 from tick2trade.hdl.risk.layouts import COUNTERS as RISK_COUNTERS
-from tick2trade.hdl.risk.layouts import Reason, RiskGlobal, RiskParams
-from tick2trade.hdl.strategy.layouts import OrderKind, Side, StrategyParams, Tif
+from tick2trade.hdl.risk.layouts import Reason
+from tick2trade.hdl.strategy.layouts import OrderKind, Side, Tif
 from tick2trade.proto import control as c
 from tick2trade.proto import moldudp64, ouch50, soupbintcp
 from tick2trade.proto.net import parse_frame
@@ -98,9 +97,18 @@ class CoreReplay:
     overflowed: int = 0
 
 
-def _row_bytes(regmap: RegisterMap, name: str, layout, **fields) -> bytes:
+def _row_bytes(regmap: RegisterMap, name: str, **fields) -> bytes:
+    """A TABLE_WRITE row of table ``name`` (its layout as the register map declares it)."""
     table = regmap.table(name).table
-    return fields_value(layout, **fields).to_bytes(table.row_bytes, "little")
+    return fields_value(table.layout, **fields).to_bytes(table.row_bytes, "little")
+
+
+def _symbol(name: str) -> int:
+    """The encoder's symbol word; blank for a name that is not 1–8 ASCII characters."""
+    try:
+        return symbol_word(name)
+    except (ValueError, UnicodeEncodeError):
+        return symbol_word("")
 
 
 def config_datagrams(regmap: RegisterMap, config: DecisionConfig, locates: list[int],
@@ -116,33 +124,29 @@ def config_datagrams(regmap: RegisterMap, config: DecisionConfig, locates: list[
     for slot, locate in enumerate(locates):
         messages += [
             c.TableWrite(c.TableId.SUBSCRIPTION, slot,
-                         _row_bytes(regmap, "subscription", SUBSCRIPTION_ROW, locate=locate,
-                                    valid=1)),
+                         _row_bytes(regmap, "subscription", locate=locate, valid=1)),
             c.TableWrite(c.TableId.SYMBOLS, slot,
-                         _row_bytes(regmap, "symbols", SymbolRow,
-                                    symbol=symbol_word(names.get(locate, "")))),
+                         _row_bytes(regmap, "symbols", symbol=_symbol(names.get(locate, "")))),
             c.TableWrite(c.TableId.STRATEGY, slot,
-                         _row_bytes(regmap, "strategy", StrategyParams, **strategy[slot])),
-            c.TableWrite(c.TableId.RISK, slot,
-                         _row_bytes(regmap, "risk", RiskParams, **risk[slot])),
+                         _row_bytes(regmap, "strategy", **strategy[slot])),
+            c.TableWrite(c.TableId.RISK, slot, _row_bytes(regmap, "risk", **risk[slot])),
         ]
     placed = regmap.register("risk.global")
-    value = fields_value(RiskGlobal, **glob)
+    value = fields_value(placed.register.layout, **glob)
     messages.append(c.Write(placed.addr, tuple((value >> (32 * i)) & 0xFFFF_FFFF
                                                for i in range(placed.register.words))))
     return [c.encode(msg, tag & 0xFFFF) for tag, msg in enumerate(messages, 1)]
 
 
-def _counter_reads(regmap: RegisterMap) -> list[tuple[str, list[str]]]:
-    """(block, counter names) of the counter runs read back, each contiguous in the map."""
-    return [("risk", [f"count_{n}" for n in RISK_COUNTERS]),
-            ("book", [f"count_{n}" for n in BOOK_COUNTERS])]
+#: (block, counter registers) read back after a run, each run contiguous in the map
+COUNTER_READS = (("risk", tuple(f"count_{n}" for n in RISK_COUNTERS)),
+                 ("book", tuple(f"count_{n}" for n in BOOK_COUNTERS)))
 
 
 def readback_datagrams(regmap: RegisterMap) -> list[bytes]:
     """READ requests of the risk and book counters (one per block)."""
     out = []
-    for tag, (block, names) in enumerate(_counter_reads(regmap), 0x100):
+    for tag, (block, names) in enumerate(COUNTER_READS, 0x100):
         first = regmap.register(f"{block}.{names[0]}").addr
         last = regmap.register(f"{block}.{names[-1]}").addr
         assert last - first == 4 * (len(names) - 1), f"{block} counters are not contiguous"
@@ -316,8 +320,7 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
                             f"({run.counters})")
     replies = _check_replies(run.replies, len(setup) + len(after))
     counters = {}
-    for (block, names_read), reply in zip(_counter_reads(regmap), replies[len(setup):],
-                                          strict=True):
+    for (block, names_read), reply in zip(COUNTER_READS, replies[len(setup):], strict=True):
         counters[block] = dict(zip((n.removeprefix("count_") for n in names_read), reply.words,
                                    strict=True))
 

@@ -32,7 +32,7 @@ from tick2trade.sim.verilator.core import OuchBeat
 CONFIG = parse_decision_config({"taker": {"num": 3, "den": 5}, "quoter": {"enabled": 1},
                                 "risk": {"kill_on_gap": 1, "rate_orders": 7}})
 LOCATES = [5, 9, 2]
-NAMES = {5: "AAPL", 9: "MSFT"}
+NAMES = {5: "AAPL", 9: "MSFT", 2: "\ufffdBAD"}   # a directory name that is not ASCII
 
 
 def test_config_datagrams_give_the_model_the_rows_of_load_model():
@@ -50,6 +50,7 @@ def test_config_datagrams_give_the_model_the_rows_of_load_model():
     assert [book.slot_of(loc) for loc in LOCATES] == [0, 1, 2]
     assert control.registers.row("symbols", 1)["symbol"] == int.from_bytes(b"MSFT    ",
                                                                            "little")
+    # not ASCII: sent blank, never a crash
     assert control.registers.row("symbols", 2)["symbol"] == int.from_bytes(b" " * 8, "little")
 
 
