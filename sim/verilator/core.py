@@ -14,6 +14,8 @@ once per design (cache key: hash of the Verilog and the generated C++) under
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import struct
 import subprocess
 import tempfile
@@ -28,7 +30,7 @@ from tick2trade.hdl.core import TradingCore
 from tick2trade.hdl.order.layouts import OrderReport
 from tick2trade.proto import control
 
-from ..toolchain import compile_harness, to_verilog
+from ..toolchain import build_dir, compile_harness, to_verilog
 from .decision import _words, unpack
 
 __all__ = ["CoreRun", "OuchBeat", "build_core_harness", "run_core_harness"]
@@ -102,11 +104,47 @@ def _generate(counters: list[str]) -> str:
     return text
 
 
+def _source_digest(*extra: str) -> str:
+    """A hash of every source the core's Verilog is made from (gateware, protocol
+    definitions, the Verilog export) and of ``extra``."""
+    import amaranth
+
+    from tick2trade import hdl, proto
+
+    from .. import toolchain
+
+    digest = hashlib.sha256(amaranth.__version__.encode())
+    files = [Path(toolchain.__file__)]
+    for package in (hdl, proto):
+        root = Path(package.__file__).parent
+        files += sorted(root.rglob("*.py"))
+    for path in files:
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    for item in extra:
+        digest.update(b"\0" + item.encode())
+    return digest.hexdigest()[:16]
+
+
 @functools.cache
 def _design(net_config, book_params: BookParams, kind: control.DeviceKind) -> tuple[str, tuple]:
-    """Verilog and counter ports of one core (converted once per process: it takes seconds)."""
+    """Verilog and counter ports of one core.
+
+    Converting the core takes 10–20 s, so the text is kept under
+    :data:`~tick2trade.sim.toolchain.BUILD_ROOT` by a hash of its sources and
+    parameters, and in memory for the process.
+    """
+    folder = build_dir("core_verilog")
+    key = _source_digest(repr(net_config), repr(book_params), repr(kind))
+    verilog, ports = folder / f"{key}.v", folder / f"{key}.counters"
+    if verilog.exists() and ports.exists():
+        return verilog.read_text(), tuple(ports.read_text().split())
     top = TradingCore(net_config, book_params, kind=kind)
-    return to_verilog(top, name="top"), tuple(_counter_ports(top))
+    text, counters = to_verilog(top, name="top"), tuple(_counter_ports(top))
+    for path, content in ((ports, "\n".join(counters)), (verilog, text)):
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(content)
+        partial.replace(path)  # atomic: parallel workers never read half a file
+    return text, counters
 
 
 def build_core_harness(net_config, book_params: BookParams | None = None, *,
