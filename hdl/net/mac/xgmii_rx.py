@@ -7,10 +7,14 @@ one column behind the wire (the FCS may straddle two columns); ``error`` on
 the ``last`` beat says the frame is bad (FCS, runt, giant, control error).
 Runts that end before any beat went out are dropped without output. Each
 frame is counted once in :class:`~.stats.MacRxStats`.
+
+Timing: the CRC is pipelined (:attr:`~..crc.Crc32.LATENCY` cycles), so the
+beats pass through a short delay line and the FCS verdict joins the last
+beat at its end; every decision reads registers.
 """
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...layouts import TIMESTAMP_WIDTH, MacBeat, mac_stream
@@ -35,7 +39,10 @@ class XgmiiRxCore(wiring.Component):
 
     Frame length is tracked as ``room`` (bytes left before a giant) and the
     number of data columns (a frame under 8 data columns before its
-    terminate is under 64 bytes), so each decision reads registers.
+    terminate is under 64 bytes), so each decision reads registers. A frame's
+    last beat is formed the cycle after its terminate column, then waits
+    ``Crc32.LATENCY - 1`` cycles in a delay line (with every other beat) for
+    the CRC's verdict; output lags the aligned columns by ``LATENCY + 1``.
     """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME):
@@ -70,13 +77,25 @@ class XgmiiRxCore(wiring.Component):
         fin_giant = Signal()
         fin_ctrl = Signal()
 
-        out = self.o.payload
+        # beats formed here wait in a delay line for the CRC (``fcs``: the FCS verdict goes on
+        # this beat; ``count``: and it decides between ``frames`` and ``crc_errors``)
+        formed = data.StructLayout({"valid": 1, "beat": MacBeat, "fcs": 1, "count": 1})
+        line = [Signal(formed, name=f"line{k}") for k in range(Crc32.LATENCY - 1)]
+        head = line[0]
+        out = head.beat
         # every beat carries ``pend`` and ``stamp``: load them each cycle (no enable fanout)
-        m.d.sync += [self.o.valid.eq(0), out.data.eq(pend), out.timestamp.eq(stamp)]
+        m.d.sync += [head.valid.eq(0), head.fcs.eq(0), head.count.eq(0), out.data.eq(pend),
+                     out.timestamp.eq(stamp)]
+        for older, newer in zip(line[1:], line, strict=False):
+            m.d.sync += older.eq(newer)
+        tail = line[-1]
+        bad_fcs = tail.fcs & ~crc.residue_ok
+        m.d.sync += [self.o.valid.eq(tail.valid), self.o.payload.eq(tail.beat),
+                     self.o.payload.error.eq(tail.beat.error | bad_fcs)]
 
         def emit(keep, last=0, error=0):
             m.d.sync += [
-                self.o.valid.eq(1), out.keep.eq(keep),
+                head.valid.eq(1), out.keep.eq(keep),
                 out.first.eq(~emitted), out.last.eq(last), out.error.eq(error), emitted.eq(1),
             ]
 
@@ -84,21 +103,24 @@ class XgmiiRxCore(wiring.Component):
             counter = getattr(self.stats, name)
             m.d.sync += counter.eq(counter + 1)
 
-        # Finish the frame whose terminate column came last cycle: the CRC is ready.
+        # The frame's verdict from the CRC, as its last beat leaves the delay line.
+        with m.If(tail.count):
+            with m.If(bad_fcs):
+                bump("crc_errors")
+            with m.Else():
+                bump("frames")
+
+        # Finish the frame whose terminate column came last cycle (the FCS verdict follows).
         with m.If(fin):
-            bad_fcs = ~crc.residue_ok
-            emit(keep_of(fin_keep), last=1, error=bad_fcs | fin_runt | fin_giant | fin_ctrl)
-            m.d.sync += [fin.eq(0), pend_valid.eq(0)]
+            emit(keep_of(fin_keep), last=1, error=fin_runt | fin_giant | fin_ctrl)
+            m.d.sync += [fin.eq(0), pend_valid.eq(0), head.fcs.eq(1),
+                         head.count.eq(~(fin_ctrl | fin_giant | fin_runt))]
             with m.If(fin_ctrl):
                 bump("ctrl_errors")
             with m.Elif(fin_giant):
                 bump("giants")
             with m.Elif(fin_runt):
                 bump("runts")
-            with m.Elif(bad_fcs):
-                bump("crc_errors")
-            with m.Else():
-                bump("frames")
 
         m.d.comb += [crc.data.eq(d), crc.first.eq(first_col)]
         with m.If(col.start):

@@ -7,10 +7,14 @@ to 60 before the FCS), §3.2.9 (FCS, :class:`~..crc.Crc32`), §4.4.2 (at
 least 12 bytes of inter-packet gap, the terminate character included; no
 deficit idle count, so a gap is 12 to 19 bytes).
 
-A beat is taken (padded, masked) into a register, folded into the CRC from
-there the cycle after, and sent as a column the cycle after that, so the CRC
-reads only flip-flops and the FCS is known when the last data column goes
-out; it fills the lanes after the data and may spill into one more column. XGMII
+A beat is taken (padded, masked) into a register and, in the same cycle,
+into the pipelined CRC (:attr:`~..crc.Crc32.LATENCY` = 3 cycles); it passes
+two more registers and is sent as a column the cycle after, so the FCS is
+known when the last data column goes out; it fills the lanes after the data
+and may spill into one more column. The next frame's first beat is taken
+while the previous frame's FCS tail goes out, so frames at line rate keep
+the minimum gap; after idle the first column leaves 3 cycles after the
+frame's first beat was taken. XGMII
 cannot pause inside a frame: :class:`XgmiiTxCore` needs a frame's beats back
 to back, and if one is late it ends the frame with error characters (``/E/``,
 §46.3.2.1) and counts an underrun; :class:`XgmiiTx` puts a store-and-forward
@@ -81,14 +85,19 @@ class XgmiiTxCore(wiring.Component):
         def send(column):
             m.d.sync += [col_data.eq(column[0]), col_ctrl.eq(column[1])]
 
-        # two beats in flight: ``nxt`` (taken, padded, masked) and ``cur`` (folded into the CRC,
-        # sent as the next column); the CRC reads only flip-flops
+        # three beats in flight: ``nxt`` (taken, padded, masked; folded into the CRC as it is
+        # taken), ``mid``, and ``cur`` (sent as the next column)
         nxt = Signal(64)
         nxt_keep = Signal(LANES)
-        nxt_first, nxt_last, nxt_end, nxt_valid = Signal(), Signal(), Signal(), Signal()
+        nxt_end, nxt_valid = Signal(), Signal()
+        mid = Signal(64)
+        mid_keep = Signal(LANES)
+        mid_end, mid_valid = Signal(), Signal()
         cur = Signal(64)
         cur_keep = Signal(LANES)
         cur_end = Signal()                # the frame's last column of data
+        took_last = Signal()              # the frame's last input beat was taken: pad from here
+        took_end = Signal()               # ... and its last padded beat: take nothing more
         beats = Signal(range(_MIN_BEATS + 1))   # beats taken into ``nxt``, saturating
         fcs = Signal(32)
         tail_n = Signal(range(FCS_LEN + 1))   # FCS bytes left for the tail column
@@ -105,26 +114,36 @@ class XgmiiTxCore(wiring.Component):
             early = last & (k < _MIN_BEATS - 1)
             short = last & (k == _MIN_BEATS - 1) & ~keep[_MIN_TAIL - 1]
             mask = Cat(*(Mux(keep[lane], Const(0xFF, 8), 0) for lane in range(LANES)))
-            m.d.sync += [nxt.eq(data & mask),
-                         nxt_keep.eq(Mux(early, 0xFF, Mux(short, keep_of(_MIN_TAIL), keep))),
-                         nxt_first.eq(first), nxt_last.eq(last), nxt_end.eq(last & ~early),
+            masked = data & mask
+            padded = Mux(early, 0xFF, Mux(short, keep_of(_MIN_TAIL), keep))
+            m.d.comb += [crc.valid.eq(1), crc.first.eq(first), crc.data.eq(masked),
+                         crc.keep.eq(padded)]
+            m.d.sync += [nxt.eq(masked), nxt_keep.eq(padded), nxt_end.eq(last & ~early),
+                         took_last.eq(last), took_end.eq(last & ~early),
                          nxt_valid.eq(1), beats.eq(Mux(k == _MIN_BEATS, k, k + 1))]
 
-        def advance():
-            """``nxt`` becomes ``cur`` (and enters the CRC); take the beat after it."""
-            m.d.comb += crc.valid.eq(1)
-            m.d.sync += [cur.eq(nxt), cur_keep.eq(nxt_keep), cur_end.eq(nxt_end),
-                         nxt_valid.eq(0)]
-            with m.If(nxt_end):
+        def take_next():
+            """The frame's next beat into ``nxt`` (padding once its last input beat is in)."""
+            with m.If(took_end):
                 pass
-            with m.Elif(nxt_last):
+            with m.Elif(took_last):
                 take(Const(0, 64), Const(0, LANES), 1, first=0)        # padding
             with m.Elif(self.i.valid):
                 m.d.comb += self.i.ready.eq(1)
                 take(beat.data, beat.keep, beat.last, first=0)
 
-        # the CRC's inputs are flip-flops; only ``valid`` (its clock enable) is decided
-        m.d.comb += [crc.first.eq(nxt_first), crc.data.eq(nxt), crc.keep.eq(nxt_keep)]
+        def advance():
+            """``mid`` becomes ``cur``, ``nxt`` becomes ``mid``; take the beat after ``nxt``.
+
+            Beats follow each other without a hole: once ``nxt`` is empty mid-frame, nothing
+            more is taken and the frame underruns when the hole reaches ``mid``.
+            """
+            m.d.sync += [cur.eq(mid), cur_keep.eq(mid_keep), cur_end.eq(mid_end),
+                         mid.eq(nxt), mid_keep.eq(nxt_keep), mid_end.eq(nxt_end),
+                         mid_valid.eq(nxt_valid), nxt_valid.eq(0)]
+            with m.If(nxt_valid):
+                take_next()
+
         cur_bytes = [cur[8 * k:8 * k + 8] for k in range(LANES)]
         idle_more = gap.eq(Mux(gap + LANES >= MIN_IPG, MIN_IPG, gap + LANES))
 
@@ -136,18 +155,24 @@ class XgmiiTxCore(wiring.Component):
                     m.d.comb += self.i.ready.eq(1)
                     take(beat.data, beat.keep, beat.last, first=1)
                     m.next = "PRIME"
-            with m.State("PRIME"):           # the first beat waits in ``nxt`` for the gap
-                with m.If(gap == MIN_IPG):
+            with m.State("PRIME"):           # the first beat moves to ``mid`` and waits for the gap
+                with m.If(~mid_valid):
+                    send(_IDLE_COLUMN)
+                    m.d.sync += idle_more
+                    advance()
+                with m.Elif(gap == MIN_IPG):
                     send(_START_COLUMN)
                     advance()
                     m.next = "DATA"
                 with m.Else():
                     send(_IDLE_COLUMN)
                     m.d.sync += idle_more
+                    with m.If(~nxt_valid):
+                        take_next()
             with m.State("DATA"):
                 with m.If(~cur_end):
                     send(_column([(b, False) for b in cur_bytes]))
-                    with m.If(nxt_valid):
+                    with m.If(mid_valid):
                         advance()
                     with m.Else():
                         m.next = "UNDERRUN"
@@ -180,7 +205,13 @@ class XgmiiTxCore(wiring.Component):
                             send(_column(lanes))
                             m.d.sync += gap.eq(LANES - t)
                 m.d.sync += self.frames.eq(self.frames + 1)
-                m.next = "IDLE"
+                # the next frame's first beat may come in now (the FCS is in ``fcs``)
+                with m.If(self.i.valid):
+                    m.d.comb += self.i.ready.eq(1)
+                    take(beat.data, beat.keep, beat.last, first=1)
+                    m.next = "PRIME"
+                with m.Else():
+                    m.next = "IDLE"
             with m.State("UNDERRUN"):
                 # the beat did not come: cut the frame (/E/ then /T/), drop the rest of it
                 send(_ERROR_COLUMN)
