@@ -22,7 +22,7 @@ from tick2trade.proto.pcap import iter_records, write_records
 from tick2trade.sim.core_rtl import STAGES, run_core
 from tick2trade.sim.feed_engine import input_frames, replay_config
 from tick2trade.sim.model.decision_config import parse_decision_config
-from tick2trade.sim.model.feed_writer import write_pcap_flow
+from tick2trade.sim.model.feed_writer import write_binaryfile_flow, write_pcap_flow
 from tick2trade.sim.model.generator import FlowConfig, FlowGenerator
 from tick2trade.sim.model.replay import open_input
 from tick2trade.sim.model.strategy.replay import (
@@ -85,6 +85,15 @@ def test_generated_flow_rtl_lines_equal_the_model_plus_cycles(tmp_path):
     # a sequenced flow: every sent order has its tick-to-trade, rejects none
     assert all(line["t2t_cycles"] > line["cycles"] for line in sent)
     assert all(line["t2t_cycles"] is None for line in rtl if line["verdict"] != "sent")
+
+
+def test_binaryfile_input_is_packed_into_moldudp64_frames(tmp_path):
+    flow = tmp_path / "flow.itch"
+    write_binaryfile_flow(flow, FlowGenerator(FlowConfig(1_000, 6, 3)))
+    model, _ = _replay(tmp_path, flow)
+    rtl, _ = _replay(tmp_path, flow, "--engine", "rtl", name="rtl.jsonl")
+    assert model and _strip(rtl) == model
+    assert all(line["t2t_cycles"] for line in rtl if line["verdict"] == "sent")
 
 
 def test_subscriptions_by_name_reach_the_book_through_the_control_plane(tmp_path):
