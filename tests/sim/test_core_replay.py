@@ -189,3 +189,32 @@ def test_a_million_messages_rtl_equals_model(tmp_path):
     assert rtl.pace
     assert _strip(rtl.lines()) == lines
     assert rtl.counters == model.counters
+
+
+def test_control_plane_of_the_core_answers_like_the_register_map(tmp_path):
+    """Identity, refused requests and slots beyond the book, at the core's control port."""
+    from tick2trade.hdl.csr.device_map import device_map
+    from tick2trade.proto import control as c
+    from tick2trade.sim.core_rtl import COUNTER_READS, readback_datagrams
+    from tick2trade.sim.model.net import with_fcs
+    from tick2trade.sim.verilator.core import run_core_harness
+
+    flow = _flow(tmp_path, messages=400)
+    frames = input_frames(flow)
+    regmap = device_map(c.DeviceKind.COSIM)
+    row = regmap.table("subscription").table
+    setup = [c.encode(c.Read(c.ID_ADDR, 1), 1),
+             b"\x00" * 12,                                   # bad magic: an ERROR reply
+             # every locate of the flow, but in rows the 64-slot book does not have
+             *(c.encode(c.TableWrite(c.TableId.SUBSCRIPTION, 64 + loc,
+                                     (loc | 1 << 16).to_bytes(row.row_bytes, "little")), 2 + loc)
+               for loc in range(1, 7))]
+    run = run_core_harness(replay_config(frames), BookParams(), setup,
+                           [with_fcs(f) for f in frames], readback_datagrams(regmap))
+    replies = [c.decode(r)[1] for r in run.replies]
+    assert replies[0] == c.ReadReply(c.ID_ADDR, (c.device_id(c.DeviceKind.COSIM),))
+    assert isinstance(replies[1], c.ErrorReply) and replies[1].code == c.ErrorCode.BAD_MAGIC
+    assert all(isinstance(r, c.TableAck) for r in replies[2:8])
+    book = dict(zip(COUNTER_READS[1][1], replies[-1].words, strict=True))
+    assert book["count_tob"] == 0 and book["count_unsubscribed"] > 0
+    assert run.beats == [] and run.reports == []
