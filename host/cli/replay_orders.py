@@ -20,6 +20,9 @@ def replay_orders(source, engine: str, config_path: Path | None, orders_out: Pat
     from tick2trade.sim.model.strategy.replay import replay_orders as run
     from tick2trade.sim.model.strategy.replay import write_orders
 
+    if engine == "rtl":
+        click.echo("rtl engine: the composed gateware core under Verilator (built once per "
+                   "design, a few minutes the first time)", err=True)
     try:
         result = run(source, load_decision_config(config_path), engine)
     except DecisionConfigError as error:
