@@ -98,34 +98,42 @@ class PriceLevels(wiring.Component):
         m.d.comb += [self.peek_side.eq(s_rd.data), self.peek_level.eq(l_rd.data)]
         mul, shift = divide_magic(p.tick)
 
-        # ---- stage 1: the operation and its tick, registered on entry
+        # ---- stage 0: the operation, registered on entry; its tick by a multiply
+        v0, op0 = Signal(), Signal(op_layout)
         v1, op1, tick1 = Signal(), Signal(op_layout), Signal(p.tick_bits)
         v2, op2, tick2, off2 = Signal(), Signal(op_layout), Signal(p.tick_bits), Signal()
         v3, op3, side3 = Signal(), Signal(op_layout), Signal(s_layout)
         v4, op4 = Signal(), Signal(op_layout)
-        in_flight = Signal(range(6))   # publish operations that will need room
-        m.d.comb += in_flight.eq((v1 & op1.publish) + (v2 & op2.publish) + (v3 & op3.publish)
-                                 + (v4 & op4.publish) + (self.o.valid & self.o.p.publish))
+        in_flight = Signal(range(7))   # publish operations that will need room
+        m.d.comb += in_flight.eq((v0 & op0.publish) + (v1 & op1.publish) + (v2 & op2.publish)
+                                 + (v3 & op3.publish) + (v4 & op4.publish)
+                                 + (self.o.valid & self.o.p.publish))
         # a quote that reads the level array in stage 3 takes the read port from
         # stage 1, whose operation waits there one cycle (and reads again)
         quote_read, hold = Signal(), Signal()
         m.d.comb += [hold.eq(v1 & quote_read),
                      self.i.ready.eq(~hold & (in_flight < self.room)),
-                     self.busy.eq(v1 | v2 | v3 | v4 | self.o.valid)]
+                     self.busy.eq(v0 | v1 | v2 | v3 | v4 | self.o.valid)]
         with m.If(~hold):
-            m.d.sync += v1.eq(self.i.valid & self.i.ready)
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [op1.eq(self.i.payload), tick1.eq((self.i.payload.price * mul) >> shift)]
+            m.d.sync += [v0.eq(self.i.valid & self.i.ready), op0.eq(self.i.payload),
+                         v1.eq(v0), op1.eq(op0), tick1.eq((op0.price * mul) >> shift)]
 
-        # ---- stage 1 → 2: issue the reads
+        # ---- stage 1: issue the reads; what the window arithmetic needs of the tick alone
         side_addr1 = Cat(op1.ask, op1.slot)
         level_addr1 = Cat(tick1[:wb], side_addr1)
         m.d.comb += [s_rd.addr.eq(Mux(v1, side_addr1, self.peek_side_addr)),
                      l_rd.addr.eq(Mux(v1, level_addr1, self.peek_level_addr))]
         level_addr2 = Signal.like(level_addr1)
+        # where an empty window re-centres, the base that puts the tick on top of the
+        # window, and the tick's index in the re-centred window
+        base_empty2, base_top2 = Signal(p.tick_bits), Signal(p.tick_bits)
+        index_empty2 = Signal(wb)
         m.d.sync += [v2.eq(v1 & ~hold), op2.eq(op1), tick2.eq(tick1),
                      level_addr2.eq(level_addr1),
-                     off2.eq((op1.price - tick1 * p.tick)[:16] != 0)]
+                     off2.eq((op1.price - tick1 * p.tick)[:16] != 0),
+                     base_empty2.eq(Mux(tick1 >= W // 2, tick1 - W // 2, 0)),
+                     index_empty2.eq(Mux(tick1 >= W // 2, W // 2, tick1[:wb])),
+                     base_top2.eq(tick1 - (W - 1))]
 
         # ---- stage 2: window arithmetic and the level's read-modify-write
         side = s_layout(s_rd.data)
@@ -141,24 +149,32 @@ class PriceLevels(wiring.Component):
         m.d.comb += count_delta.eq(Mux(add, 1, Mux(remove, 3, 0)))
         base, bitmap = side.base, side.bitmap
         full = Const((1 << W) - 1, W)
-        hi = Signal(p.tick_bits + 1)
-        m.d.comb += hi.eq(base + W)
-        below, above = Signal(), Signal()
-        m.d.comb += [below.eq(tick < base), above.eq(tick >= hi)]
-        new_base = Signal(p.tick_bits)
-        with m.If(bitmap == 0):
-            m.d.comb += new_base.eq(Mux(tick >= W // 2, tick - W // 2, 0))
-        with m.Elif(below):
-            m.d.comb += new_base.eq(tick)
-        with m.Else():
-            m.d.comb += new_base.eq(tick - (W - 1))
+        n = p.tick_bits
+        # every difference with the base in parallel (one carry chain deep); the top
+        # bit of an n+1-bit difference of n-bit numbers is its sign
+        d, d_empty = Signal(n + 1), Signal(n + 1)
+        back, back_empty, up_top = Signal(n + 1), Signal(n + 1), Signal(n + 1)
+        m.d.comb += [d.eq(tick - base), back.eq(base - tick),
+                     d_empty.eq(base_empty2 - base), back_empty.eq(base - base_empty2),
+                     up_top.eq(base_top2 - base)]
+        below, above, empty = Signal(), Signal(), Signal()
+        m.d.comb += [below.eq(d[n]), above.eq(~d[n] & (d[wb:n] != 0)), empty.eq(bitmap == 0)]
+        # the move that would hold the tick: to the re-centred base (empty window),
+        # down to the tick (below), or up to put it on top (above); k ticks
         down = Signal()
-        k = Signal(p.tick_bits)
-        m.d.comb += [down.eq(new_base < base),
-                     k.eq(Mux(down, base - new_base, new_base - base))]
+        k = Signal(n)
+        new_base, moved_index = Signal(n), Signal(wb)
+        with m.If(empty):
+            m.d.comb += [down.eq(d_empty[n]), k.eq(Mux(d_empty[n], back_empty, d_empty)),
+                         new_base.eq(base_empty2), moved_index.eq(index_empty2)]
+        with m.Elif(below):
+            m.d.comb += [down.eq(1), k.eq(back), new_base.eq(tick), moved_index.eq(0)]
+        with m.Else():
+            m.d.comb += [down.eq(0), k.eq(up_top), new_base.eq(base_top2),
+                         moved_index.eq(W - 1)]
         k_big = Signal()
         kk = Signal(wb)
-        m.d.comb += [k_big.eq(k >= W), kk.eq(k[:wb])]
+        m.d.comb += [k_big.eq(k[wb:] != 0), kk.eq(k[:wb])]
         leaving = Signal(W)
         moved = Signal(W)
         with m.If(k_big):
@@ -173,10 +189,8 @@ class PriceLevels(wiring.Component):
 
         n_side = Signal(s_layout)      # after the window arithmetic
         out_side = Signal(s_layout)    # after the level write too
-        n_base = Signal(p.tick_bits)
-        inside, was_inside = Signal(), Signal()
-        m.d.comb += [n_side.eq(side), was_inside.eq(~below & ~above), inside.eq(was_inside),
-                     n_base.eq(base)]
+        inside, was_inside, shifted = Signal(), Signal(), Signal()
+        m.d.comb += [n_side.eq(side), was_inside.eq(~below & ~above), inside.eq(was_inside)]
         level_op = v2 & ~op2.lost
         with m.If(op2.lost):
             m.d.comb += n_side.lost.eq(1)
@@ -185,7 +199,7 @@ class PriceLevels(wiring.Component):
                          self.ev_off_grid.eq(level_op & add)]
         with m.Else():
             with m.If(add & ~was_inside & can_move):
-                m.d.comb += [n_base.eq(new_base), n_side.base.eq(new_base),
+                m.d.comb += [shifted.eq(1), n_side.base.eq(new_base),
                              n_side.bitmap.eq(moved), inside.eq(1),
                              self.ev_shift.eq(level_op)]
             with m.If(~inside):
@@ -195,7 +209,7 @@ class PriceLevels(wiring.Component):
                 with m.Else():
                     m.d.comb += n_side.high.eq(side.high + count_delta.as_signed())
         index = Signal(wb)
-        m.d.comb += index.eq((tick - n_base)[:wb])
+        m.d.comb += index.eq(Mux(shifted, moved_index, d[:wb]))   # tick - base after the move
         new_level = Signal(l_layout)
         new_count = Signal(p.count_bits)
         m.d.comb += [
