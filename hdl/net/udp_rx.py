@@ -127,9 +127,10 @@ class UdpRx(wiring.Component):
         port_hit = Signal()
         udp_len_bad = Signal()
         ip_payload_len = Signal(16)      # IPv4 total length minus its header (registered)
+        plen_zero = Signal()             # UDP payload empty (with a good UDP length)
+        plen_small = Signal()            # ... or within one beat
         csum = Signal(24)
-        partial = Signal(18)
-        partial_valid = Signal()
+        partial = [Signal(17, name="partial_lo"), Signal(17, name="partial_hi")]
         mask = Signal(WORDS_PER_BEAT)
         settle = Signal(2)               # cycles since the IPv4 header's last beat came in
         header_beat = Signal(range(_MAX_BEAT + 1))
@@ -154,14 +155,14 @@ class UdpRx(wiring.Component):
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
 
-        def capture(word_pos, target, low_byte=False, minus=0, derive=()):
+        def capture(word_pos, target, low_byte=False, derive=()):
             """Store the word at ``word_pos``; ``derive``: (register, function of the word)."""
             with m.If(idx == word_pos[2:]):
                 with m.Switch(word_pos[0:2]):
                     for k in range(WORDS_PER_BEAT):
                         with m.Case(k):
                             value = words[k][0:8] if low_byte else words[k]
-                            m.d.sync += target.eq(value - minus if minus else value)
+                            m.d.sync += target.eq(value)
                             for register, function in derive:
                                 m.d.sync += register.eq(function(value))
 
@@ -188,27 +189,26 @@ class UdpRx(wiring.Component):
                 capture(ip_word + 1, ip_total)
                 capture(ip_word + 3, ip_frag)
                 capture(ip_word + 4, ip_proto, low_byte=True)
-                # the UDP checks are evaluated as their words arrive, so the drop-reason
-                # chain reads flip-flops
-                capture(udp_word + 1, udp_port, derive=[(port_hit, lambda port: Cat(*(
-                    cfg.port_valid[p] & (cfg.port[p] == port)
-                    for p in range(len(cfg.port_valid)))).any())])
-                capture(udp_word + 2, udp_len, derive=[(udp_len_bad, lambda length: (
-                    length <= UDP_HEADER_LEN) | (length > ip_payload_len))])
-                capture(udp_word + 2, udp_payload_len, minus=UDP_HEADER_LEN)
+                # the UDP words are only stored here; their checks follow a cycle later
+                capture(udp_word + 1, udp_port)
+                capture(udp_word + 2, udp_len, derive=[
+                    (plen_zero, lambda length: length == UDP_HEADER_LEN),
+                    (plen_small, lambda length: length <= UDP_HEADER_LEN + BYTES_PER_BEAT)])
             # IPv4 header checksum, pipelined: the words of this beat that lie inside the
-            # header (``mask``, worked out one beat ahead) are summed into ``partial``,
+            # header (``mask``, worked out one beat ahead) are summed in pairs into ``partial``
+            # (two 2-operand adders; zero when no beat comes in),
             # which is added to ``csum`` on the next cycle. Word 7 (beat 1) is in the header
             # only without a tag; that is decided by this very beat.
             with m.Switch(idx):
                 with m.Case(0):
-                    m.d.sync += partial.eq(0)
+                    m.d.sync += [partial[0].eq(0), partial[1].eq(0)]
                 with m.Case(1):
-                    m.d.sync += partial.eq(Mux(words[2] == ETHERTYPE_VLAN, 0, words[3]))
+                    m.d.sync += [partial[0].eq(Mux(words[2] == ETHERTYPE_VLAN, 0, words[3])),
+                                 partial[1].eq(0)]
                 with m.Default():
-                    m.d.sync += partial.eq(
-                        (Mux(mask[0], words[0], 0) + Mux(mask[1], words[1], 0))
-                        + (Mux(mask[2], words[2], 0) + Mux(mask[3], words[3], 0)))
+                    m.d.sync += [
+                        partial[0].eq(Mux(mask[0], words[0], 0) + Mux(mask[1], words[1], 0)),
+                        partial[1].eq(Mux(mask[2], words[2], 0) + Mux(mask[3], words[3], 0))]
             # words of beat b inside the header: beat 2 all but word 8 when tagged, beat 3
             # all (the header spans words 7 or 9 to 17 at least), later beats those below
             # the first word after the header (from registered VLAN and IHL)
@@ -223,7 +223,6 @@ class UdpRx(wiring.Component):
                 with m.Default():
                     for k in range(WORDS_PER_BEAT):
                         m.d.sync += mask[k].eq(Cat(Const(k, 2), next_idx) < header_end)
-            m.d.sync += partial_valid.eq(1)
             # the verdict register is good two cycles after the last header beat and three
             # after the one that completes the IPv4 header (``csum`` lags a cycle)
             with m.If(idx == header_beat - 1):
@@ -240,14 +239,16 @@ class UdpRx(wiring.Component):
         # --- verdict ---------------------------------------------------------------------
         # The whole verdict is registered; forming the first payload beat waits until
         # ``settle`` reaches 2 (one stall cycle per frame when beats arrive back to back).
-        m.d.sync += csum.eq(Mux(idx == 0, 0, csum + Mux(partial_valid, partial, 0)))
+        m.d.sync += csum.eq(Mux(idx == 0, 0, csum + partial[0] + partial[1]))
         with m.If(~accept):
-            m.d.sync += partial_valid.eq(0)
+            m.d.sync += [partial[0].eq(0), partial[1].eq(0)]
         with m.If(~(accept & ((idx == header_beat - 1) | (idx == header_beat))) & (settle != 3)):
             m.d.sync += settle.eq(settle + 1)
-        fold1 = Signal(17)
-        m.d.comb += fold1.eq(csum[0:16] + csum[16:])
-        csum_ok = (fold1[0:16] + fold1[16]) == 0xFFFF
+        # RFC 1071: the header is good when the folded sum is 0xFFFF. The sum is under 2**21
+        # (at most 30 words), so its high part ``hi`` is under 0x100 and ``lo + hi`` under
+        # 0x1FFFF: the folded sum is 0xFFFF exactly when ``lo == 0xFFFF - hi`` (no carry),
+        # i.e. the middle byte is 0xFF and the low byte is the complement of ``hi``.
+        csum_ok = (csum[8:16] == 0xFF) & (csum[0:8] == ~csum[16:24])
         ip_header_bytes = Cat(Const(0, 2), ihl)
         # header geometry, registered (settled long before the last header beat)
         ip_end = Signal(17)
@@ -278,14 +279,24 @@ class UdpRx(wiring.Component):
             m.d.sync += reason.eq(Drop.FRAGMENTS)
         with m.Elif(not_udp):
             m.d.sync += reason.eq(Drop.NOT_UDP)
-        with m.Elif(ip_short | udp_len_bad):
+        with m.Elif(ip_short):
             m.d.sync += reason.eq(Drop.BAD_LENGTH)
-        with m.Elif(~port_hit):
-            m.d.sync += reason.eq(Drop.DST_PORT)
         with m.Else():
             m.d.sync += reason.eq(Drop.NONE)
+        # the UDP checks, from the stored words a cycle after they came in (the last header
+        # beat may carry them), join the registered reason where it is used
+        m.d.sync += [
+            udp_payload_len.eq(udp_len - UDP_HEADER_LEN),
+            udp_len_bad.eq((udp_len <= UDP_HEADER_LEN) | (udp_len > ip_payload_len)),
+            port_hit.eq(Cat(*(cfg.port_valid[p] & (cfg.port[p] == udp_port)
+                              for p in range(len(cfg.port_valid)))).any()),
+        ]
+        verdict = Signal(Drop)
+        m.d.comb += verdict.eq(Mux(reason != Drop.NONE, reason,
+                                   Mux(udp_len_bad, Drop.BAD_LENGTH,
+                                       Mux(port_hit, Drop.NONE, Drop.DST_PORT))))
         header_done = hold_past_header
-        passed = header_done & (reason == Drop.NONE)
+        passed = header_done & (reason == Drop.NONE) & ~udp_len_bad & port_hit
         short = nbytes < ip_end
         end_error = hold_error | short
         wait_verdict = hold_valid & hold_at_header & ~settle[1]
@@ -298,13 +309,10 @@ class UdpRx(wiring.Component):
         m.d.comb += step.eq((accept & hold_valid) | flush_go)
         rem = Signal(16)              # payload bytes not yet formed
         rem_now = Mux(hold_at_header, udp_payload_len, rem)
-        # registered ``rem_now == 0`` and ``rem_now <= 8``, off the stream control path
-        plen_zero = Signal()
-        plen_small = Signal()
+        # registered ``rem_now == 0`` and ``rem_now <= 8`` (for the payload length: from the
+        # UDP length word as it is captured), off the stream control path
         rem_zero = Signal(init=1)
         rem_small = Signal(init=1)
-        m.d.sync += [plen_zero.eq(udp_payload_len == 0),
-                     plen_small.eq(udp_payload_len <= BYTES_PER_BEAT)]
         emitted = Signal()
         staged = Signal()             # the final payload beat waits for the frame's end
         next_data = Mux(flush, 0, beat.data)
@@ -354,7 +362,7 @@ class UdpRx(wiring.Component):
             with m.Elif(~header_done):
                 bump("truncated")
             with m.Else():
-                with m.Switch(reason):
+                with m.Switch(verdict):
                     for drop in Drop:
                         if drop is not Drop.NONE:
                             with m.Case(drop):

@@ -8,7 +8,7 @@ it; beats that arrive before the closing beat is written are dropped with
 their frames. Each lost or cut frame is counted once in ``overflows``.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -40,9 +40,11 @@ class OverflowGuard(wiring.Component):
         closing = Signal(self.layout)
         m.d.comb += [closing.last.eq(1), closing.error.eq(1)]
         drop_this = dropping & ~beat.first
+        # the write data depends on a register only (timing: not on the FIFO's room)
+        m.d.comb += fifo.w_data.eq(Mux(close_pending, closing, beat))
 
         with m.If(close_pending):
-            m.d.comb += [fifo.w_en.eq(1), fifo.w_data.eq(closing)]
+            m.d.comb += fifo.w_en.eq(1)
             with m.If(fifo.w_rdy):
                 m.d.sync += close_pending.eq(0)
             with m.If(self.i.valid):
@@ -53,7 +55,7 @@ class OverflowGuard(wiring.Component):
             with m.If(drop_this):
                 m.d.sync += dropping.eq(~beat.last)
             with m.Elif(fifo.w_rdy):
-                m.d.comb += [fifo.w_en.eq(1), fifo.w_data.eq(beat)]
+                m.d.comb += fifo.w_en.eq(1)
                 m.d.sync += dropping.eq(0)
             with m.Else():
                 m.d.sync += [
