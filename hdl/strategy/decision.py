@@ -157,6 +157,7 @@ class DecisionPath(wiring.Component):
         slot, hit = Signal(SLOT_WIDTH), Signal()
         sp = Signal(StrategyParams)
         rp = Signal(RiskParams)
+        risk_params = Signal(RiskParams)  # ``rp`` copied away from the block RAM (in DECIDE)
         st = Signal(SymbolState)
         total = Signal(57)
         mid = Signal(32)
@@ -169,7 +170,7 @@ class DecisionPath(wiring.Component):
         # so ``row`` holds the slot's state from LOAD on: the taker and the quoter read it,
         # and ``st`` (the state the risk check reads and the decision moves) loads from it
         m.d.comb += [sr.addr.eq(slot), rr.addr.eq(slot), str_.addr.eq(slot),
-                     stw.addr.eq(slot)]
+                     stw.addr.eq(slot), stw.data.eq(st)]
         row = Signal(SymbolState)
         m.d.sync += row.eq(str_.data)
 
@@ -182,7 +183,8 @@ class DecisionPath(wiring.Component):
             taker.fired.eq(row.fired), taker.last_trigger_ts.eq(row.last_trigger_ts),
             quoter.tob.eq(t), quoter.params.eq(sp), quoter.buy.eq(row.buy),
             quoter.sell.eq(row.sell), quoter.kill.eq(self.glob.kill | risk.tripped),
-            risk.order.eq(cur), risk.params.eq(rp), risk.state.eq(st), risk.glob.eq(self.glob),
+            risk.order.eq(cur), risk.params.eq(risk_params), risk.state.eq(st),
+            risk.glob.eq(self.glob),
             risk.mid.eq(mid), risk.ts.eq(t.ts), risk.gap.eq(self.gap),
             risk.clear_trip.eq(self.clear_trip),
             self.tripped.eq(risk.tripped), self.counters.eq(risk.counters),
@@ -238,10 +240,8 @@ class DecisionPath(wiring.Component):
             with m.State("POSITION_LOAD"):  # the row arrives (registered in ``row``)
                 m.next = "POSITION_WRITE"
             with m.State("POSITION_WRITE"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(row)]
-                m.d.comb += stw.data.position.eq(pos_data)
-                m.d.sync += pos_pending.eq(0)
-                m.next = "IDLE"
+                m.d.sync += [st.eq(row), st.position.eq(pos_data), pos_pending.eq(0)]
+                m.next = "WRITE_BACK"
             with m.State("EXEC_LOOKUP"):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
                 m.next = "EXEC_READ"
@@ -252,12 +252,12 @@ class DecisionPath(wiring.Component):
             with m.State("EXEC_LOAD"):  # the row arrives (registered in ``row``)
                 m.next = "EXEC_WRITE"
             with m.State("EXEC_WRITE"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(row)]
+                m.d.sync += st.eq(row)
                 with m.If(ex.side == Side.BUY):
-                    m.d.comb += stw.data.position.eq(row.position + ex.shares)
+                    m.d.sync += st.position.eq(row.position + ex.shares)
                 with m.Else():
-                    m.d.comb += stw.data.position.eq(row.position - ex.shares)
-                m.next = "IDLE"
+                    m.d.sync += st.position.eq(row.position - ex.shares)
+                m.next = "WRITE_BACK"
             with m.State("LOOKUP"):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
                 m.next = "READ"
@@ -273,7 +273,7 @@ class DecisionPath(wiring.Component):
             with m.State("DECIDE"):
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == TAKER_LATENCY):
-                    m.d.sync += st.eq(row)
+                    m.d.sync += [st.eq(row), risk_params.eq(rp)]
                 with m.If(wait == 0):
                     m.d.sync += [intents[0].eq(taker.intent), intents[1].eq(quoter.buy_intent),
                                  intents[2].eq(quoter.sell_intent), stamp_strategy.eq(self.now)]
@@ -302,20 +302,27 @@ class DecisionPath(wiring.Component):
             with m.State("EMIT"):
                 m.d.comb += self.orders.valid.eq(1)
                 with m.If(self.orders.ready):
-                    m.d.comb += risk.commit.eq(1)
-                    with m.If(sent & cur.quoter):
-                        rest = Signal(QuoteState)
-                        with m.If(cur.kind != OrderKind.CANCEL):
-                            m.d.comb += [rest.live.eq(1), rest.token.eq(risk.token),
-                                         rest.price.eq(cur.price), rest.shares.eq(cur.shares)]
-                        with m.If(cur.side == Side.BUY):
-                            m.d.sync += st.buy.eq(rest)
-                        with m.Else():
-                            m.d.sync += st.sell.eq(rest)
                     m.next = "NEXT"
-            with m.State("WRITE_BACK"):
-                m.d.comb += [stw.en.eq(1), stw.data.eq(st)]
+            with m.State("WRITE_BACK"):  # the state table is only ever written from ``st``
+                m.d.comb += stw.en.eq(1)
                 m.next = "IDLE"
+
+        # the state moves the cycle after an order is handed off (NEXT, where ``cur`` and the
+        # risk verdict still hold it): the hand-off strobe reaches the ~700 flip-flops it
+        # enables from a register. The next check starts two cycles after the hand-off, and
+        # NEXT picks the resting quote of the other side, so both see the moved state.
+        committed = Signal()
+        m.d.sync += committed.eq(self.orders.valid & self.orders.ready)
+        m.d.comb += risk.commit.eq(committed)
+        with m.If(committed & sent & cur.quoter):
+            rest = Signal(QuoteState)
+            with m.If(cur.kind != OrderKind.CANCEL):
+                m.d.comb += [rest.live.eq(1), rest.token.eq(risk.token),
+                             rest.price.eq(cur.price), rest.shares.eq(cur.shares)]
+            with m.If(cur.side == Side.BUY):
+                m.d.sync += st.buy.eq(rest)
+            with m.Else():
+                m.d.sync += st.sell.eq(rest)
 
         # a host position write waits for the sequencer (applied from IDLE)
         with m.If(self.position_table.en):
