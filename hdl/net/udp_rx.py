@@ -41,7 +41,7 @@ from tick2trade.proto.net import (
     VLAN_TAG_LEN,
 )
 
-from ..layouts import BYTES_PER_BEAT, TIMESTAMP_WIDTH, mac_stream, udp_stream
+from ..layouts import BYTES_PER_BEAT, TIMESTAMP_WIDTH, UdpBeat, mac_stream, udp_stream
 from .lanes import keep_of
 from .udp_rx_config import UDP_RX_COUNTERS, UdpRxConfigSignature, UdpRxStats
 
@@ -92,7 +92,12 @@ class UdpRx(wiring.Component):
         m = Module()
         cfg = self.config
         beat = self.i.payload
-        out = self.o.payload
+        # beats are formed into ``out`` (``out_valid``), then pass an elastic stage (``self.o``
+        # and a skid register): the parser's input handshake reads registers only (timing)
+        out = Signal(UdpBeat)
+        out_valid = Signal()
+        skid = Signal(UdpBeat)
+        skid_valid = Signal()
 
         # --- beat bookkeeping ---------------------------------------------------------------
         idx = Signal(range(_MAX_BEAT + 1))          # index of the incoming beat in its frame
@@ -104,7 +109,7 @@ class UdpRx(wiring.Component):
         hold_error = Signal()
         hold_valid = Signal()
         flush = Signal()                             # the frame's last beat is in ``hold``
-        out_free = ~self.o.valid | self.o.ready
+        out_free = ~out_valid | ~skid_valid
         accept = Signal()
 
         lanes = [beat.data[8 * k:8 * k + 8] for k in range(BYTES_PER_BEAT)]
@@ -155,8 +160,16 @@ class UdpRx(wiring.Component):
                      header_len.eq(2 * udp_word + UDP_HEADER_LEN)]
         last_header_beat = (header_len - 1)[3:]
 
-        def capture(word_pos, target, low_byte=False, derive=()):
-            """Store the word at ``word_pos``; ``derive``: (register, function of the word)."""
+        def capture(word_pos, target, low_byte=False, derive=(), registered=False):
+            """Store the word at ``word_pos``; ``derive``: (register, function of the word).
+
+            ``registered``: compare against the position registered a cycle earlier (for
+            the UDP words: their position is known from beat 2, they come from beat 4).
+            """
+            if registered:
+                pos = Signal(6, name=f"{target.name}_pos")
+                m.d.sync += pos.eq(word_pos)
+                word_pos = pos
             with m.If(idx == word_pos[2:]):
                 with m.Switch(word_pos[0:2]):
                     for k in range(WORDS_PER_BEAT):
@@ -190,8 +203,8 @@ class UdpRx(wiring.Component):
                 capture(ip_word + 3, ip_frag)
                 capture(ip_word + 4, ip_proto, low_byte=True)
                 # the UDP words are only stored here; their checks follow a cycle later
-                capture(udp_word + 1, udp_port)
-                capture(udp_word + 2, udp_len, derive=[
+                capture(udp_word + 1, udp_port, registered=True)
+                capture(udp_word + 2, udp_len, registered=True, derive=[
                     (plen_zero, lambda length: length == UDP_HEADER_LEN),
                     (plen_small, lambda length: length <= UDP_HEADER_LEN + BYTES_PER_BEAT)])
             # IPv4 header checksum, pipelined: the words of this beat that lie inside the
@@ -320,8 +333,16 @@ class UdpRx(wiring.Component):
         final = Mux(hold_at_header, plen_small, rem_small)
         nonzero = ~Mux(hold_at_header, plen_zero, rem_zero)
 
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+        transfer = out_valid & ~skid_valid
+        with m.If(transfer):
+            m.d.sync += out_valid.eq(0)
+        with m.If(~self.o.valid | self.o.ready):
+            with m.If(skid_valid):
+                m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [self.o.payload.eq(out), self.o.valid.eq(transfer)]
+        with m.Elif(transfer):
+            m.d.sync += [skid.eq(out), skid_valid.eq(1)]
 
         def load(last, error=0):
             m.d.sync += [out.data.eq(formed), out.first.eq(~emitted), out.last.eq(last),
@@ -337,16 +358,16 @@ class UdpRx(wiring.Component):
             with m.If(passed & nonzero):
                 with m.If(~final & ~flush):
                     load(last=0)
-                    m.d.sync += self.o.valid.eq(1)
+                    m.d.sync += out_valid.eq(1)
                 with m.Elif(flush):
                     # a frame ending with payload still due was cut short: close in error
                     load(last=1, error=end_error | ~final)
-                    m.d.sync += self.o.valid.eq(1)
+                    m.d.sync += out_valid.eq(1)
                 with m.Else():
                     load(last=1)
                     m.d.sync += staged.eq(1)
             with m.Elif(flush & staged):
-                m.d.sync += [self.o.valid.eq(1), out.error.eq(end_error), staged.eq(0)]
+                m.d.sync += [out_valid.eq(1), out.error.eq(end_error), staged.eq(0)]
 
         # --- end of frame: count once, reset -------------------------------------------------
         def bump(name):

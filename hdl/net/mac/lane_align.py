@@ -38,6 +38,22 @@ class LaneAligner(wiring.Component):
     i: In(XgmiiSignature())
     o: Out(AlignedColumn())
 
+    @staticmethod
+    def _decode(m, name, d, c):
+        """:class:`AlignedColumn` fields of one candidate column (data ``d``, ctrl ``c``)."""
+        lane = [d[8 * k:8 * k + 8] for k in range(LANES)]
+        preamble_ok = (c == 0b0000_0001) & (lane[LANES - 1] == SFD)
+        for k in range(1, LANES - 1):
+            preamble_ok &= lane[k] == PREAMBLE
+        ctrl_lane = Signal(range(LANES + 1), name=f"{name}_ctrl_lane")
+        terminate = Signal(name=f"{name}_terminate")
+        m.d.comb += ctrl_lane.eq(LANES)
+        for k in reversed(range(LANES)):
+            with m.If(c[k]):
+                m.d.comb += [ctrl_lane.eq(k), terminate.eq(lane[k] == TERMINATE)]
+        return {"data": d, "ctrl": c, "start": c[0] & (lane[0] == START),
+                "preamble_ok": preamble_ok, "ctrl_lane": ctrl_lane, "terminate": terminate}
+
     def elaborate(self, platform):
         m = Module()
         half = 4 * 8
@@ -53,25 +69,10 @@ class LaneAligner(wiring.Component):
         with m.Elif(start4):
             m.d.sync += swapped.eq(1)
 
-        d = Signal(8 * LANES)
-        c = Signal(LANES)
-        m.d.comb += [
-            d.eq(Mux(use_swap, Cat(prev_data[half:], self.i.data[:half]), self.i.data)),
-            c.eq(Mux(use_swap, Cat(prev_ctrl[4:], self.i.ctrl[:4]), self.i.ctrl)),
-        ]
-        lane = [d[8 * k:8 * k + 8] for k in range(LANES)]
-        preamble_ok = (c == 0b0000_0001) & (lane[LANES - 1] == SFD)
-        for k in range(1, LANES - 1):
-            preamble_ok &= lane[k] == PREAMBLE
-        ctrl_lane = Signal(range(LANES + 1))
-        terminate = Signal()
-        m.d.comb += ctrl_lane.eq(LANES)
-        for k in reversed(range(LANES)):
-            with m.If(c[k]):
-                m.d.comb += [ctrl_lane.eq(k), terminate.eq(lane[k] == TERMINATE)]
-        m.d.sync += [
-            self.o.data.eq(d), self.o.ctrl.eq(c),
-            self.o.start.eq(c[0] & (lane[0] == START)), self.o.preamble_ok.eq(preamble_ok),
-            self.o.ctrl_lane.eq(ctrl_lane), self.o.terminate.eq(terminate),
-        ]
+        # both alignments are decoded in parallel; the start lane only picks one (timing)
+        plain = self._decode(m, "plain", self.i.data, self.i.ctrl)
+        swap = self._decode(m, "swap", Cat(prev_data[half:], self.i.data[:half]),
+                            Cat(prev_ctrl[4:], self.i.ctrl[:4]))
+        for name, value in plain.items():
+            m.d.sync += getattr(self.o, name).eq(Mux(use_swap, swap[name], value))
         return m
