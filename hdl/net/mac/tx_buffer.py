@@ -74,15 +74,21 @@ class TxFrameBuffer(wiring.Component):
                 m.d.sync += self.oversized.eq(self.oversized + 1)
         with m.If(take):
             m.d.sync += [remaining.eq(remaining - 1), final.eq(remaining == 2)]
-        m.d.comb += fifo.r_en.eq(take)
 
-        # output register with a skid slot: the memory's slow clock-to-out ends in a flip-flop
+        # the memory's slow clock-to-out ends in a flip-flop with no logic before it (``pipe``,
+        # refilled as it is taken); then an output register with a skid slot
+        pipe = Signal(Beat)
+        pipe_valid = Signal()
+        pipe_free = ~pipe_valid | take
+        m.d.comb += fifo.r_en.eq(pipe_free)
+        with m.If(pipe_free):
+            m.d.sync += [pipe.eq(fifo.r_data), pipe_valid.eq(fifo.r_rdy)]
         head = Signal(Beat)
-        m.d.comb += [head.eq(fifo.r_data), head.last.eq(final)]
+        m.d.comb += [head.eq(pipe), head.last.eq(final)]
         skid = Signal(Beat)
         out_free = ~self.o.valid | self.o.ready
         ready_for = Mux(drain, 1, ~skid_valid)
-        m.d.comb += take.eq((remaining != 0) & fifo.r_rdy & ready_for)
+        m.d.comb += take.eq((remaining != 0) & pipe_valid & ready_for)
         with m.If(out_free):
             with m.If(skid_valid):
                 m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
