@@ -116,6 +116,7 @@ class UdpRx(wiring.Component):
         words = [Cat(lanes[2 * k + 1], lanes[2 * k]) for k in range(WORDS_PER_BEAT)]
 
         # --- captured header fields ---------------------------------------------------------
+        dst_mac = Signal(48)
         mac_ok = Signal()
         stamp = Signal(TIMESTAMP_WIDTH)
         vlan = Signal()
@@ -182,14 +183,8 @@ class UdpRx(wiring.Component):
         with m.If(accept):
             with m.Switch(idx):
                 with m.Case(0):
-                    dst = Cat(*reversed(lanes[0:6]))
-                    group_hit = Cat(*(cfg.group_valid[g] & (cfg.group_mac[g] == dst)
-                                      for g in range(len(cfg.group_valid)))).any()
-                    m.d.sync += [
-                        mac_ok.eq((dst == cfg.own_mac) | group_hit
-                                  | (cfg.accept_broadcast & (dst == BROADCAST))),
-                        stamp.eq(beat.timestamp),
-                    ]
+                    m.d.sync += [dst_mac.eq(Cat(*reversed(lanes[0:6]))),
+                                 stamp.eq(beat.timestamp)]
                 with m.Case(1):
                     m.d.sync += [type_outer.eq(words[2]), vlan.eq(words[2] == ETHERTYPE_VLAN),
                                  vihl_plain.eq(lanes[6]),
@@ -269,6 +264,11 @@ class UdpRx(wiring.Component):
         m.d.sync += [ip_payload_len.eq(ip_total - ip_header_bytes),
                      ip_end.eq(ip_start + ip_total),
                      header_beat.eq(last_header_beat), shift.eq(header_len[0:3])]
+        # the destination MAC is checked a cycle after it came in (beat 0; needed from beat 4)
+        group_hit = Cat(*(cfg.group_valid[g] & (cfg.group_mac[g] == dst_mac)
+                          for g in range(len(cfg.group_valid)))).any()
+        m.d.sync += mac_ok.eq((dst_mac == cfg.own_mac) | group_hit
+                              | (cfg.accept_broadcast & (dst_mac == BROADCAST)))
         # checks on IPv4 fields (complete a beat before the UDP header ends) are flags
         # registered a cycle early, so the priority chain below reads flip-flops
         not_ipv4 = Signal()
