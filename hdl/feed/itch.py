@@ -27,16 +27,38 @@ walked but not emitted. Counters, shared with the model
 Throughput: messages are at least 12 bytes, so at most one block starts
 and one ends in any beat, and one record per cycle is enough. The input is
 stalled only while the output register is full and not ready.
+
+Timing: three registered stages, each reading flip-flops.
+
+1. *walk* — where the next length prefix is, kept relative to the current
+   beat (``rel``; "in this beat" is a registered flag). The next position
+   for each possible prefix lane is worked out in parallel from the beat's
+   bytes, so the loop is a select, never an add after a select.
+2. *gather* — the message in progress: its window of beats, its type byte,
+   a count of beats to its last one; when it ends, the message is aligned.
+3. *decide* — drops (MoldUDP64 §2.2 malformed or truncated blocks end the
+   packet), block index against ``skip``, counters (counted a cycle late),
+   the record.
+
+A record leaves 3 cycles after the beat holding the message's last byte
+(one more than the single-stage decoder this replaced).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from tick2trade.proto.itch import LENGTHS
 from tick2trade.proto.moldudp64 import HEADER_LEN
 
-from .layouts import ASCII_FIELDS, RECORD_TYPES, mold_stream, record_fields, record_stream
+from .layouts import (
+    ASCII_FIELDS,
+    RECORD_TYPES,
+    MoldBeat,
+    mold_stream,
+    record_fields,
+    record_stream,
+)
 
 __all__ = ["ItchDecoder", "COUNTERS"]
 
@@ -46,6 +68,43 @@ COUNTERS = ("records", "skipped", "unknown", "malformed", "truncated")
 #: the window holds a message of up to 57 bytes at any start lane
 _WINDOW_WORDS = 8
 _KEEP_BYTES = max(LENGTHS[t] for t in RECORD_TYPES)
+_LANES = 8
+_REL_BITS = 18
+
+#: what the walk stage says about one beat (registered)
+_Walked = data.StructLayout({
+    "valid": 1, "beat": MoldBeat,
+    "start": 1,        # a block's length prefix completes in this beat (not cut by the end)
+    "length": 16,      # ... its length
+    "ms": 4,           # ... its message's first byte, relative to this beat (1..8)
+    "end_beats": 14,   # ... beats after this one to its last byte
+    "end_one": 1,      # end_beats == 1
+    "end_lane": 3,     # ... lane of its last byte
+    "short": 1,        # ... shorter than the shortest message
+    "trunc": 1,        # a length prefix cut by the packet's end
+})
+
+#: what the gather stage says about one beat (registered)
+_Gathered = data.StructLayout({
+    "valid": 1, "first": 1, "last": 1, "seq": 64, "skip": 16, "line": 1, "timestamp": 64,
+    "ends": 1,         # the message in progress ends in this beat
+    "overruns": 1,     # ... past the packet's last byte
+    "msg": 8 * _KEEP_BYTES,   # ... aligned (its first byte in msg[0:8])
+    "type": 8, "known": 1, "is_record": 1, "bad_length": 1,
+    "start": 1, "short": 1, "trunc": 1,
+    "unfinished": 1,   # the packet ends inside a message (or right after a whole prefix)
+})
+
+
+def _decode_type(m, type_byte, length):
+    """(known, is_record, bad_length) of a message from its type byte and block length."""
+    known, is_record, bad_length = Signal(), Signal(), Signal()
+    with m.Switch(type_byte):
+        for code, spec in LENGTHS.items():
+            with m.Case(ord(code)):
+                m.d.comb += [known.eq(1), is_record.eq(code in RECORD_TYPES),
+                             bad_length.eq(length != spec)]
+    return known, is_record, bad_length
 
 
 class ItchDecoder(wiring.Component):
@@ -63,192 +122,208 @@ class ItchDecoder(wiring.Component):
             **{name: Out(32) for name in COUNTERS},
         })
 
-    def _count(self, m, name):
-        counter = getattr(self, name)
-        m.d.sync += counter.eq(counter + 1)
-
     def elaborate(self, platform):
         m = Module()
-        beat = self.i.payload
-        lanes = [beat.data[8 * i:8 * i + 8] for i in range(8)]
-
-        # ---- output register ---------------------------------------------
+        # every stage moves when the output register can take a record
         out_valid = Signal()
-        msg = Signal(8 * _KEEP_BYTES)
-        out_type = Signal(8)
-        m.d.comb += [self.o.valid.eq(out_valid), self.i.ready.eq(~out_valid | self.o.ready)]
+        advance = ~out_valid | self.o.ready
+        m.d.comb += [self.o.valid.eq(out_valid), self.i.ready.eq(advance)]
         with m.If(self.o.ready):
             m.d.sync += out_valid.eq(0)
-        fire = self.i.valid & self.i.ready
 
-        # ---- walk state (reset by ``first``) -------------------------------
-        idx_reg = Signal(14)
-        nxt_reg = Signal(18)
-        straddle_reg = Signal()
-        hi_reg = Signal(8)
+        walked = Signal(_Walked)
+        gathered = Signal(_Gathered)
+        msg = Signal(8 * _KEEP_BYTES)
+        out_type = Signal(8)
+        # counters take their increments a cycle late (off the decision path)
+        counts = {name: Signal(name=f"count_{name}") for name in COUNTERS}
+        m.d.sync += [inc.eq(0) for inc in counts.values()]
+        for name, inc in counts.items():
+            counter = getattr(self, name)
+            m.d.sync += counter.eq(counter + inc)
+        with m.If(advance):
+            self._walk(m, walked)
+            self._gather(m, walked, gathered)
+            self._decide(m, gathered, counts, out_valid, msg, out_type)
+        self._fields(m, msg, out_type)
+        return m
+
+    # ---- stage 1: the length prefixes (MoldUDP64 §2.2) ------------------------------------
+    def _walk(self, m, walked):
+        beat = self.i.payload
+        lanes = [beat.data[8 * k:8 * k + 8] for k in range(_LANES)]
+        keep = beat.keep
+        first, last = beat.first, beat.last
+
+        rel = Signal(_REL_BITS)      # next prefix, bytes from this beat's lane 0
+        here_reg = Signal()          # ... and it is in this beat (rel < 8)
+        straddle_reg = Signal()      # the prefix's high byte was lane 7 of the last beat
+        hi = Signal(8)
+        straddle = Mux(first, 0, straddle_reg)
+        here = Mux(first, HEADER_LEN < _LANES, here_reg)
+        lane = Mux(first, HEADER_LEN % _LANES, rel[:3])
+        rel_now = Mux(first, HEADER_LEN, rel)
+
+        # each candidate prefix lane, in parallel from the beat's bytes: (length, message's
+        # first byte, next prefix relative to the next beat, last byte relative to this beat)
+        cands = []
+        for ln in range(_LANES - 1):
+            length = Cat(lanes[ln + 1], lanes[ln])
+            cands.append((length, ln + 2, length + (ln + 2 - _LANES), length + (ln + 1)))
+        length = Cat(lanes[0], hi)
+        straddled = (length, 1, length + (1 - _LANES), length + 0)
+
+        def candidate(name, c):
+            length, ms, nxt, end = c
+            sig = {"length": Signal(16, name=f"{name}_length"),
+                   "next": Signal(_REL_BITS, name=f"{name}_next"),
+                   "end": Signal(_REL_BITS, name=f"{name}_end"),
+                   "next_here": Signal(name=f"{name}_next_here"),
+                   "ms": ms}
+            m.d.comb += [sig["length"].eq(length), sig["next"].eq(nxt), sig["end"].eq(end),
+                         sig["next_here"].eq(sig["next"][3:] == 0)]
+            return sig
+        cands = [candidate(f"lane{ln}", c) for ln, c in enumerate(cands)]
+        straddled = candidate("straddled", straddled)
+
+        w = walked
+        m.d.sync += [w.valid.eq(self.i.valid), w.beat.eq(beat), w.start.eq(0), w.trunc.eq(0)]
+
+        def start(c):
+            end = c["end"]
+            m.d.sync += [w.start.eq(1), w.length.eq(c["length"]), w.ms.eq(c["ms"]),
+                         w.end_beats.eq(end[3:]), w.end_one.eq(end[3:] == 1),
+                         w.end_lane.eq(end[:3]), w.short.eq(c["length"] < self._min_len)]
+
+        with m.If(self.i.valid):
+            m.d.sync += [straddle_reg.eq(0), rel.eq(rel_now - _LANES),
+                         here_reg.eq(rel_now[3:] == 1)]
+            with m.If(straddle):
+                start(straddled)
+                m.d.sync += [rel.eq(straddled["next"]), here_reg.eq(straddled["next_here"])]
+            with m.Elif(here & keep.bit_select(lane, 1)):
+                with m.Switch(lane):
+                    for ln in range(_LANES):
+                        with m.Case(ln):
+                            if ln == _LANES - 1:
+                                m.d.sync += [straddle_reg.eq(~last), hi.eq(lanes[ln]),
+                                             w.trunc.eq(last)]
+                            else:
+                                with m.If(last & ~keep[ln + 1]):
+                                    m.d.sync += w.trunc.eq(1)
+                                with m.Else():
+                                    start(cands[ln])
+                                    m.d.sync += [rel.eq(cands[ln]["next"]),
+                                                 here_reg.eq(cands[ln]["next_here"])]
+
+    # ---- stage 2: the message in progress -------------------------------------------------
+    def _gather(self, m, w, g):
+        beat = w.beat
+        lanes = [beat.data[8 * k:8 * k + 8] for k in range(_LANES)]
         in_msg_reg = Signal()
-        drop_reg = Signal()
-        blk_reg = Signal(16)
-        ds = Signal(18)         # offset of the current message's first byte
-        last_byte = Signal(18)  # offset of its last byte
+        in_msg = Mux(beat.first, 0, in_msg_reg)
+        end_now = Signal()           # the message's last byte is in the next beat in
+        end_count = Signal(14)       # beats after the next one to its last byte
+        end_lane = Signal(3)
+        ds_lane = Signal(3)          # its first byte's lane
         length = Signal(16)
-        started_reg = Signal()  # its first byte has arrived
-        type_reg = Signal(8)    # its first byte (the type), latched as it arrives
-        fresh_reg = Signal()    # its block index >= skip (MoldUDP64 §5 overlap)
-        slot_reg = Signal(4)    # window word of the next beat (8 = past the window)
+        type_reg = Signal(8)
+        type_next = Signal()         # its first byte is lane 0 of the next beat
+        slot = Signal(4)             # window word of the next beat (8 = past the window)
         window = [Signal(64, name=f"window{j}") for j in range(_WINDOW_WORDS)]
 
-        first = beat.first
-        index = Mux(first, 0, idx_reg)
-        nxt = Mux(first, HEADER_LEN, nxt_reg)
-        straddle = Mux(first, 0, straddle_reg)
-        in_msg = Mux(first, 0, in_msg_reg)
-        drop = Mux(first, 0, drop_reg)
-        blk = Mux(first, 0, blk_reg)
-
-        nbytes = Signal(4)
-        m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
-        last = beat.last
-
-        # ---- the message in progress ---------------------------------------
-        # (timing: beat positions are compared for equality with the beat
-        # index, never by magnitude on byte offsets)
-        started = in_msg & (started_reg | (ds[3:] == index))
-        slot = Signal(4)
-        m.d.comb += slot.eq(Mux(started_reg, slot_reg, 0))
-        in_window = started & (slot < _WINDOW_WORDS)
-        ends_here = in_msg & (last_byte[3:] == index)
-        overruns = last & ends_here & (last_byte[:3] >= nbytes)
-
-        current = [Mux(in_window & (slot == j), beat.data, window[j]) for j in range(_WINDOW_WORDS)]
+        ends = in_msg & end_now
+        in_window = in_msg & (slot < _WINDOW_WORDS)
+        current = [Mux(in_window & (slot == j), beat.data, window[j])
+                   for j in range(_WINDOW_WORDS)]
         flat = Cat(*current)
         aligned = Signal(8 * _KEEP_BYTES)
-        with m.Switch(ds[:3]):
-            for lane in range(8):
-                with m.Case(lane):
-                    m.d.comb += aligned.eq(flat[8 * lane:8 * (lane + _KEEP_BYTES)])
-        # the type is latched when it arrives, so its checks come from registers
-        # (a message is >= 12 bytes: it never ends in the beat its type arrives in)
-        msg_type = type_reg
-        known = Signal()
-        spec_len = Signal(16)
-        is_record = Signal()
-        with m.Switch(msg_type):
-            for code, spec in LENGTHS.items():
-                with m.Case(ord(code)):
-                    m.d.comb += [known.eq(1), spec_len.eq(spec),
-                                 is_record.eq(code in RECORD_TYPES)]
-        completes = fire & ~drop & ends_here & ~overruns
-        bad_length = known & (length != spec_len)
-        fresh = fresh_reg
-        drop_now = Signal()
-        m.d.comb += drop_now.eq(drop | (ends_here & (overruns | bad_length)))
-
-        in_msg_new = Signal()
-        blk_new = Signal(16)
-        m.d.comb += [in_msg_new.eq(in_msg & ~ends_here), blk_new.eq(blk)]
-        with m.If(completes):
-            m.d.comb += blk_new.eq(blk + 1)
-            with m.If(bad_length):
-                self._count(m, "malformed")
-            with m.Elif(fresh & ~known):
-                self._count(m, "unknown")
-            with m.Elif(fresh & ~is_record):
-                self._count(m, "skipped")
-            with m.Elif(fresh):
-                self._count(m, "records")
-                m.d.sync += [out_valid.eq(1), msg.eq(aligned), out_type.eq(msg_type),
-                             self.o.payload.seq.eq(beat.seq + blk),
-                             self.o.payload.line.eq(beat.line),
-                             self.o.payload.hw_ts.eq(beat.timestamp)]
-        with m.If(fire & ~drop & overruns):
-            self._count(m, "truncated")
-
-        # ---- the next block's length prefix --------------------------------
-        lane = Signal(3)
-        m.d.comb += lane.eq(nxt[:3])
-        lane_byte = Signal(8)
-        lane_next = Signal(8)
-        with m.Switch(lane):
-            for ln in range(8):
+        with m.Switch(ds_lane):
+            for ln in range(_LANES):
                 with m.Case(ln):
-                    m.d.comb += lane_byte.eq(lanes[ln])
-                    if ln < 7:
-                        m.d.comb += lane_next.eq(lanes[ln + 1])
+                    m.d.comb += aligned.eq(flat[8 * ln:8 * (ln + _KEEP_BYTES)])
+        known, is_record, bad_length = _decode_type(m, type_reg, length)
+        in_msg_new = (in_msg & ~ends) | (w.start & ~w.short)
 
-        nxt_new = Signal(18)
-        straddle_new = Signal()
-        hi_new = Signal(8)
-        start = Signal()
-        new_len = Signal(16)
-        truncated_prefix = Signal()
-        m.d.comb += [nxt_new.eq(nxt), straddle_new.eq(0), hi_new.eq(hi_reg)]
-        with m.If(straddle):
-            m.d.comb += [start.eq(1), new_len.eq(Cat(lanes[0], hi_reg))]
-        with m.Elif((nxt[3:] == index) & (lane < nbytes)):
-            with m.If(lane == 7):
-                m.d.comb += [straddle_new.eq(1), hi_new.eq(lanes[7])]
-                with m.If(last):
-                    m.d.comb += truncated_prefix.eq(1)
-            with m.Elif(last & (lane + 1 >= nbytes)):
-                m.d.comb += truncated_prefix.eq(1)
-            with m.Else():
-                m.d.comb += [start.eq(1), new_len.eq(Cat(lane_next, lane_byte))]
+        m.d.sync += [
+            g.valid.eq(w.valid), g.first.eq(beat.first), g.last.eq(beat.last),
+            g.seq.eq(beat.seq), g.skip.eq(beat.skip), g.line.eq(beat.line),
+            g.timestamp.eq(beat.timestamp),
+            g.ends.eq(w.valid & ends),
+            g.overruns.eq(beat.last & ~beat.keep.bit_select(end_lane, 1)),
+            g.msg.eq(aligned), g.type.eq(type_reg), g.known.eq(known),
+            g.is_record.eq(is_record), g.bad_length.eq(bad_length),
+            g.start.eq(w.valid & w.start), g.short.eq(w.valid & w.start & w.short),
+            g.trunc.eq(w.valid & w.trunc),
+            g.unfinished.eq(w.valid & beat.last & in_msg_new),
+        ]
 
-        new_ds = Signal(18)
-        new_de = Signal(18)
-        new_last = Signal(18)
-        m.d.comb += [new_ds.eq(nxt + 2), new_de.eq(nxt + 2 + new_len),
-                     new_last.eq(nxt + 1 + new_len)]
-        ds_here = straddle | (lane <= 5)  # the message's first byte is in this beat
-        short = start & (new_len < self._min_len)
-        with m.If(fire & ~drop_now):
-            with m.If(truncated_prefix):
-                self._count(m, "truncated")
-            with m.Elif(short):
-                self._count(m, "malformed")
-            with m.Elif(start):
-                m.d.comb += [in_msg_new.eq(1), nxt_new.eq(new_de)]
-            with m.If(last & in_msg_new & ~truncated_prefix & ~short):
-                self._count(m, "truncated")
-
-        with m.If(fire):
-            m.d.sync += [
-                idx_reg.eq(index + 1),
-                nxt_reg.eq(nxt_new),
-                straddle_reg.eq(straddle_new),
-                hi_reg.eq(hi_new),
-                in_msg_reg.eq(in_msg_new),
-                drop_reg.eq(drop_now | truncated_prefix | short),
-                blk_reg.eq(blk_new),
-            ]
-            with m.If(in_window & ~ends_here):
-                for j in range(_WINDOW_WORDS):
-                    with m.If(slot == j):
-                        m.d.sync += window[j].eq(beat.data)
-            with m.If(started & ~started_reg):  # the type arrives in this beat
-                with m.Switch(ds[:3]):
-                    for ln in range(8):
-                        with m.Case(ln):
-                            m.d.sync += type_reg.eq(lanes[ln])
-            with m.If(started & ~ends_here & ~start):
-                m.d.sync += [started_reg.eq(1), slot_reg.eq(Mux(in_window, slot + 1, slot))]
-            # a new message's registers load on any start (timing: not gated by the
-            # length checks; when those drop the packet, ``in_msg`` stays low)
-            with m.If(start):
-                m.d.sync += [ds.eq(new_ds), last_byte.eq(new_last), length.eq(new_len),
-                             started_reg.eq(ds_here), slot_reg.eq(ds_here),
-                             # both candidates compared in parallel (timing)
-                             fresh_reg.eq(Mux(completes, blk + 1 >= beat.skip,
-                                              blk >= beat.skip))]
+        with m.If(w.valid):
+            with m.If(in_msg & ~ends):
+                m.d.sync += [end_count.eq(end_count - 1), end_now.eq(end_count == 0)]
+                with m.If(in_window):
+                    m.d.sync += slot.eq(slot + 1)
+                    for j in range(_WINDOW_WORDS):
+                        with m.If(slot == j):
+                            m.d.sync += window[j].eq(beat.data)
+                with m.If(type_next):
+                    m.d.sync += [type_reg.eq(lanes[0]), type_next.eq(0)]
+            with m.If(ends | beat.first):
+                m.d.sync += in_msg_reg.eq(0)
+            # a new message's registers load on any start (when the walk is garbage after
+            # a drop, the decide stage ignores what follows)
+            with m.If(w.start):
+                ds_here = ~w.ms[3]
+                m.d.sync += [in_msg_reg.eq(1), length.eq(w.length), ds_lane.eq(w.ms[:3]),
+                             end_now.eq(w.end_one), end_count.eq(w.end_beats - 2),
+                             end_lane.eq(w.end_lane), slot.eq(ds_here), type_next.eq(~ds_here)]
                 with m.If(ds_here):
                     m.d.sync += window[0].eq(beat.data)
-                    with m.Switch((lane + 2)[:3]):
-                        for ln in range(8):
+                    with m.Switch(w.ms[:3]):
+                        for ln in range(_LANES):
                             with m.Case(ln):
                                 m.d.sync += type_reg.eq(lanes[ln])
 
-        # ---- record fields from the latched message, by type ---------------
+    # ---- stage 3: drops, block index, counters, the record --------------------------------
+    def _decide(self, m, g, counts, out_valid, msg, out_type):
+        drop_reg = Signal()
+        blk_reg = Signal(16)
+        fresh_reg = Signal()         # block ``blk_reg`` is at or after ``skip``
+        drop = Mux(g.first, 0, drop_reg)
+        blk = Mux(g.first, 0, blk_reg)
+        fresh = Mux(g.first, g.skip == 0, fresh_reg)
+
+        completes = g.ends & ~g.overruns & ~drop
+        drop_now = drop | (g.ends & (g.overruns | g.bad_length))
+        with m.If(g.valid):
+            m.d.sync += [drop_reg.eq(drop_now | g.trunc | g.short), blk_reg.eq(blk),
+                         fresh_reg.eq(fresh)]
+            with m.If(completes):
+                m.d.sync += [blk_reg.eq(blk + 1), fresh_reg.eq(blk + 1 >= g.skip)]
+                with m.If(g.bad_length):
+                    m.d.sync += counts["malformed"].eq(1)
+                with m.Elif(fresh & ~g.known):
+                    m.d.sync += counts["unknown"].eq(1)
+                with m.Elif(fresh & ~g.is_record):
+                    m.d.sync += counts["skipped"].eq(1)
+                with m.Elif(fresh):
+                    m.d.sync += [counts["records"].eq(1), out_valid.eq(1), msg.eq(g.msg),
+                                 out_type.eq(g.type),
+                                 self.o.payload.seq.eq(g.seq + blk),
+                                 self.o.payload.line.eq(g.line),
+                                 self.o.payload.hw_ts.eq(g.timestamp)]
+            with m.If(g.ends & g.overruns & ~drop):
+                m.d.sync += counts["truncated"].eq(1)
+            with m.If(~drop_now):
+                with m.If(g.trunc):
+                    m.d.sync += counts["truncated"].eq(1)
+                with m.Elif(g.start & g.short):
+                    m.d.sync += counts["malformed"].eq(1)
+                with m.Elif(g.unfinished):
+                    m.d.sync += counts["truncated"].eq(1)
+
+    # ---- record fields from the latched message, by type ----------------------------------
+    def _fields(self, m, msg, out_type):
         rec = self.o.payload
         m.d.comb += rec.type.eq(out_type)
         with m.Switch(out_type):
@@ -259,4 +334,3 @@ class ItchDecoder(wiring.Component):
                                for b in range(field.offset, field.offset + field.length)]
                         value = Cat(*raw) if name in ASCII_FIELDS else Cat(*reversed(raw))
                         m.d.comb += getattr(rec, name).eq(value)
-        return m
