@@ -27,9 +27,10 @@ ticks of the best one (``W × tick`` in price) and on the tick grid.
 **Pipeline.** :func:`~.layouts.side_op` operations enter through ``i``, one
 per cycle, and are applied in order:
 
-1. on entry, ``tick = price // tick`` by a multiply (registered); stage 1
-   reads the side state and the level of ``tick mod W`` (each array has
-   one read port, registered);
+1. an operation is registered on entry (stage 0), ``tick = price // tick``
+   by a multiply into stage 1, which reads the side state and the level of
+   ``tick mod W`` (each array has one read port, registered) and computes
+   what the window arithmetic needs of the tick alone;
 2. window arithmetic, new level and bitmap; both written back;
 3. for a ``quote`` operation: the best tick from the new bitmap; its size
    is the level just written when that is the best, else read from the
