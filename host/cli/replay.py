@@ -35,7 +35,8 @@ FEED_ONLY_ENGINES = ("rtl",)
               help="Strategy and risk config (TOML, docs/strategy.md) for --orders-out.")
 @click.option("--orders-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every order and reject of the decision path as JSON Lines "
-                   "(docs/strategy.md); --engine rtl adds cycles.")
+                   "(docs/strategy.md); --engine rtl runs the composed gateware core and "
+                   "adds cycles and t2t_cycles.")
 @click.option("--symbols", default=None, metavar="LIST",
               help="Book subscriptions for --tob-out/--book-out: symbols or locates, comma "
                    "separated [default: model every symbol; rtl the first 64 by message "
