@@ -51,6 +51,19 @@ def _blocks():
             "csr_bank": bank, "control_plane": control_plane}
 
 
+def ecp5_platform():
+    """The LFE5UM-85F speed 8 as an Amaranth platform: blocks that use ECP5 primitives
+    (the DSP registers of ``PipelinedMultiplier``) elaborate them for it."""
+    from amaranth.vendor import LatticePlatform
+
+    class ECP5_85(LatticePlatform):
+        device, package, speed = "LFE5UM-85F", "BG381", "8"
+        default_clk = None
+        resources, connectors = [], []
+
+    return ECP5_85()
+
+
 def _tool(name: str) -> str:
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else (shutil.which(name) or name)
@@ -67,7 +80,7 @@ def synthesize(component, name: str) -> Path:
     ports = [Value.cast(v) for _, _, v in component.signature.flatten(component)
              if isinstance(Value.cast(v), Signal)]
     verilog = settle_constants(back.convert(component, name="top", ports=ports,
-                                            emit_src=False))
+                                            platform=ecp5_platform(), emit_src=False))
     folder = build_dir("timing", name, verilog_digest(verilog))
     if not (folder / "top.json").exists():
         (folder / "top.v").write_text(verilog)

@@ -98,7 +98,9 @@ class CsrBank(wiring.Component):
                 addr = placed.row_addr + WORD_BYTES * i
                 part = staged[WORD_BITS * i:WORD_BITS * (i + 1)]
                 self._word(m, addr, read=part, write=part)
-            m.d.sync += port.en.eq(0)
+            # the row follows the staged words every cycle (it only counts with ``en``): the
+            # commit's range check then enables ``en`` and the row number, not the whole row
+            m.d.sync += [port.en.eq(0), port.data.eq(staged)]
             commits.append((placed.commit_addr, table, port, staged, index))
 
         # hit from bitmaps indexed by the word number (a 100-case decode OR'd is too deep)
@@ -144,12 +146,12 @@ class CsrBank(wiring.Component):
                     if write is not None:
                         with m.If(bus.w_stb):
                             m.d.sync += write.eq(bus.w_data[:len(write)])
-            for addr, table, port, staged, index in commits:
+            for addr, table, port, _staged, index in commits:
                 with m.Case(addr):
                     in_range = bus.w_data < table.depth  # a row past the end is refused
                     with m.If(bus.w_stb & in_range):
                         m.d.sync += [index.eq(bus.w_data), port.addr.eq(bus.w_data),
-                                     port.data.eq(staged), port.en.eq(1)]
+                                     port.en.eq(1)]
         m.d.sync += bus.r_data.eq(Array(group_out)[selected])
         return m
 

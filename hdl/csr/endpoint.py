@@ -100,7 +100,15 @@ class ControlEndpoint(wiring.Component):
         m.d.sync += [op_read.eq(opcode == c.Opcode.READ), op_write.eq(opcode == c.Opcode.WRITE),
                      op_table.eq(opcode == c.Opcode.TABLE_WRITE),
                      op_subscribe.eq(opcode == c.Opcode.SUBSCRIBE)]
-        body_len = Signal(17)         # total - header, kept with ``total`` (may wrap if short)
+        # the header checks, registered the same way (``head`` settles in RECEIVE)
+        op_request, op_reply, bad_magic, bad_version = Signal(), Signal(), Signal(), Signal()
+        length_differs = Signal()     # LENGTHS
+        m.d.sync += [op_request.eq(opcode.matches(*[int(op) for op in c.REQUESTS])),
+                     op_reply.eq(opcode.matches(*[int(op) for op in c.Opcode
+                                                  if op not in c.REQUESTS])),
+                     bad_magic.eq(magic != c.MAGIC), bad_version.eq(version != c.PROTOCOL_VERSION)]
+        count = Signal(4)             # bytes of the last beat received
+        body_len = Signal(17)         # total - header (MEASURE; may wrap if short)
         write_len_ok, row_len_ok, row_ok = Signal(), Signal(), Signal()  # set in CHECK
         read_len_ok, subscribe_len_ok, body_short, count_ok = (Signal(), Signal(), Signal(),
                                                                Signal())
@@ -163,7 +171,7 @@ class ControlEndpoint(wiring.Component):
         last_beat = Signal(range(BUFFER_BEATS + 1))
         last_keep = Signal(8)
         m.d.comb += tx_rd.addr.eq(out_beat)
-        reply_total = c.HEADER.size + reply_len
+        reply_total = Signal(17)      # header + body bytes of the reply (REPLY_HEAD)
 
         def header_beat():
             fields = [Const(c.MAGIC >> 8, 8), Const(c.MAGIC & 0xFF, 8),
@@ -186,16 +194,15 @@ class ControlEndpoint(wiring.Component):
                 m.d.comb += self.rx.ready.eq(1)
                 data = self.rx.payload
                 with m.If(self.rx.valid):
-                    n = sum(data.keep[i] for i in range(BYTES_PER_BEAT))
+                    # the beat's byte count is registered and added with the next beat (and
+                    # the last one in TALLY): a count and a sum in one cycle are too slow
+                    m.d.sync += count.eq(sum(data.keep[i] for i in range(BYTES_PER_BEAT)))
                     with m.If(data.first):
-                        m.d.sync += [beat_no.eq(1), too_long.eq(0), total.eq(n),
-                                     body_len.eq(n - c.HEADER.size), head.eq(data.data),
-                                     too_short.eq(n < c.HEADER.size)]
+                        m.d.sync += [beat_no.eq(1), too_long.eq(0), total.eq(0),
+                                     head.eq(data.data)]
                         m.d.comb += [rx_wr.addr.eq(0), rx_wr.data.eq(data.data), rx_wr.en.eq(1)]
                     with m.Else():
-                        m.d.sync += [beat_no.eq(beat_no + 1), total.eq(total + n),
-                                     body_len.eq(total + n - c.HEADER.size),
-                                     too_short.eq(total + n < c.HEADER.size)]
+                        m.d.sync += [beat_no.eq(beat_no + 1), total.eq(total + count)]
                         with m.If(beat_no < BUFFER_BEATS):
                             m.d.comb += [rx_wr.addr.eq(beat_no), rx_wr.data.eq(data.data),
                                          rx_wr.en.eq(1)]
@@ -204,16 +211,29 @@ class ControlEndpoint(wiring.Component):
                         with m.If(beat_no == 1):
                             m.d.sync += body0.eq(data.data)
                     with m.If(data.last):
-                        m.next = "CHECK"
+                        m.next = "TALLY"
 
-            with m.State("CHECK"):  # the order of sim/model/control.handle
-                m.d.sync += [*rewind(), reply_op.eq(opcode | 0x80), err_code.eq(0),
-                             gen_beat.eq(2), prev.eq(body0), odd.eq(0), table_pass.eq(0),
+            # the checks, one carry chain per cycle: the byte count, the body length, then
+            # every length and field check into a flag, then their priority (CHECK)
+            with m.State("TALLY"):
+                m.d.sync += total.eq(total + count)
+                m.next = "MEASURE"
+            with m.State("MEASURE"):
+                m.d.sync += [body_len.eq(total - c.HEADER.size),
+                             too_short.eq(total < c.HEADER.size)]
+                m.next = "LENGTHS"
+            with m.State("LENGTHS"):
+                m.d.sync += [length_differs.eq(body_len != length),
                              write_len_ok.eq(body_len == 6 + (f_count << 2)),
                              row_len_ok.eq(body_len - 6 == t_row_bytes),
                              row_ok.eq(f_row < t_depth), read_len_ok.eq(body_len == 6),
                              subscribe_len_ok.eq(body_len == 4), body_short.eq(body_len < 6),
                              count_ok.eq(f_count <= c.MAX_WORDS)]
+                m.next = "CHECK"
+
+            with m.State("CHECK"):  # the order of sim/model/control.handle
+                m.d.sync += [*rewind(), reply_op.eq(opcode | 0x80), err_code.eq(0),
+                             gen_beat.eq(2), prev.eq(body0), odd.eq(0), table_pass.eq(0)]
                 m.next = "DISPATCH"
                 with m.If(too_long):
                     m.d.sync += [*error(c.ErrorCode.TOO_LONG), head.eq(0)]
@@ -221,25 +241,21 @@ class ControlEndpoint(wiring.Component):
                 with m.Elif(too_short):
                     m.d.sync += [*error(c.ErrorCode.BAD_LENGTH), head.eq(0)]
                     m.next = "ERROR"
-                with m.Elif(magic != c.MAGIC):
+                with m.Elif(bad_magic):
                     m.d.sync += [*error(c.ErrorCode.BAD_MAGIC), head.eq(0)]
                     m.next = "ERROR"
-                with m.Elif(version != c.PROTOCOL_VERSION):
+                with m.Elif(bad_version):
                     m.d.sync += error(c.ErrorCode.BAD_VERSION)
                     m.next = "ERROR"
-                with m.Elif(body_len != length):
+                with m.Elif(length_differs):
                     m.d.sync += error(c.ErrorCode.BAD_LENGTH)
                     m.next = "ERROR"
-                with m.Else():
-                    with m.Switch(opcode):
-                        with m.Case(*[int(op) for op in c.Opcode if op not in c.REQUESTS]):
-                            m.d.sync += error(c.ErrorCode.NOT_A_REQUEST)
-                            m.next = "ERROR"
-                        with m.Case(*[int(op) for op in c.REQUESTS]):
-                            pass
-                        with m.Default():
-                            m.d.sync += error(c.ErrorCode.UNKNOWN_OPCODE)
-                            m.next = "ERROR"
+                with m.Elif(op_reply):
+                    m.d.sync += error(c.ErrorCode.NOT_A_REQUEST)
+                    m.next = "ERROR"
+                with m.Elif(~op_request):
+                    m.d.sync += error(c.ErrorCode.UNKNOWN_OPCODE)
+                    m.next = "ERROR"
 
             with m.State("DISPATCH"):  # opcode is a request (CHECK)
                 with m.If(op_read):
@@ -413,6 +429,7 @@ class ControlEndpoint(wiring.Component):
             with m.State("REPLY_HEAD"):
                 m.d.comb += [tx_wr.addr.eq(0), tx_wr.data.eq(header_beat()),
                              tx_wr.en.eq(0xFF)]
+                m.d.sync += reply_total.eq(c.HEADER.size + reply_len)
                 m.next = "REPLY_FIXED"
             with m.State("REPLY_FIXED"):
                 m.d.comb += [tx_wr.addr.eq(1), tx_wr.data.eq(Cat(*_be_bytes(reply_fixed, 6))),

@@ -213,6 +213,13 @@ class DecisionPath(wiring.Component):
 
         # ---------------------------------------------------------------- sequencer
         wait = Signal(range(max(TAKER_LATENCY, RISK_LATENCY) + 1))
+        # ``st`` takes ``row`` in the cycle after LOAD, EXEC_LOAD and POSITION_LOAD, told by a
+        # register (its ~280 flip-flops' select then starts from one flip-flop); the states
+        # below override single fields after it
+        st_load = Signal()
+        m.d.sync += st_load.eq(0)
+        with m.If(st_load):
+            m.d.sync += st.eq(row)
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(~pos_pending)
@@ -238,9 +245,10 @@ class DecisionPath(wiring.Component):
                     m.d.sync += pos_pending.eq(0)
                     m.next = "IDLE"
             with m.State("POSITION_LOAD"):  # the row arrives (registered in ``row``)
+                m.d.sync += st_load.eq(1)
                 m.next = "POSITION_WRITE"
             with m.State("POSITION_WRITE"):
-                m.d.sync += [st.eq(row), st.position.eq(pos_data), pos_pending.eq(0)]
+                m.d.sync += [st.position.eq(pos_data), pos_pending.eq(0)]
                 m.next = "WRITE_BACK"
             with m.State("EXEC_LOOKUP"):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
@@ -250,9 +258,9 @@ class DecisionPath(wiring.Component):
                 with m.If(~hit):
                     m.next = "IDLE"
             with m.State("EXEC_LOAD"):  # the row arrives (registered in ``row``)
+                m.d.sync += st_load.eq(1)
                 m.next = "EXEC_WRITE"
             with m.State("EXEC_WRITE"):
-                m.d.sync += st.eq(row)
                 with m.If(ex.side == Side.BUY):
                     m.d.sync += st.position.eq(row.position + ex.shares)
                 with m.Else():
@@ -266,14 +274,14 @@ class DecisionPath(wiring.Component):
                 with m.If(~hit):
                     m.next = "IDLE"
             with m.State("LOAD"):  # the rows arrive
-                m.d.sync += [sp.eq(sr.data), rp.eq(rr.data),
+                m.d.sync += [sp.eq(sr.data), rp.eq(rr.data), st_load.eq(1),
                              total.eq(t.bid_qty + t.ask_qty),
                              mid.eq((t.bid_px + t.ask_px) >> 1), wait.eq(TAKER_LATENCY)]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == TAKER_LATENCY):
-                    m.d.sync += [st.eq(row), risk_params.eq(rp)]
+                    m.d.sync += risk_params.eq(rp)
                 with m.If(wait == 0):
                     m.d.sync += [intents[0].eq(taker.intent), intents[1].eq(quoter.buy_intent),
                                  intents[2].eq(quoter.sell_intent), stamp_strategy.eq(self.now)]
