@@ -86,7 +86,8 @@ _Walked = data.StructLayout({
 
 #: what the gather stage says about one beat (registered)
 _Gathered = data.StructLayout({
-    "valid": 1, "first": 1, "last": 1, "seq": 64, "skip": 16, "line": 1, "timestamp": 64,
+    "valid": 1, "first": 1, "last": 1, "seq": 64, "skip": 16, "skip_zero": 1, "line": 1,
+    "timestamp": 64,
     "ends": 1,         # the message in progress ends in this beat
     "overruns": 1,     # ... past the packet's last byte
     "msg": 8 * _KEEP_BYTES,   # ... aligned (its first byte in msg[0:8])
@@ -156,65 +157,69 @@ class ItchDecoder(wiring.Component):
         first, last = beat.first, beat.last
 
         rel = Signal(_REL_BITS)      # next prefix, bytes from this beat's lane 0
-        here_reg = Signal()          # ... and it is in this beat (rel < 8)
+        at = Signal(_LANES)          # ... one-hot: its lane, when it is in this beat
         straddle_reg = Signal()      # the prefix's high byte was lane 7 of the last beat
         hi = Signal(8)
-        straddle = Mux(first, 0, straddle_reg)
-        here = Mux(first, HEADER_LEN < _LANES, here_reg)
-        lane = Mux(first, HEADER_LEN % _LANES, rel[:3])
-        rel_now = Mux(first, HEADER_LEN, rel)
 
         # each candidate prefix lane, in parallel from the beat's bytes: (length, message's
         # first byte, next prefix relative to the next beat, last byte relative to this beat)
-        cands = []
-        for ln in range(_LANES - 1):
-            length = Cat(lanes[ln + 1], lanes[ln])
-            cands.append((length, ln + 2, length + (ln + 2 - _LANES), length + (ln + 1)))
-        length = Cat(lanes[0], hi)
-        straddled = (length, 1, length + (1 - _LANES), length + 0)
+        def candidate(name, length, ms):
+            c = {"length": Signal(16, name=f"{name}_length"), "ms": ms,
+                 "next": Signal(_REL_BITS, name=f"{name}_next"),
+                 "end": Signal(_REL_BITS, name=f"{name}_end"),
+                 "next_at": Signal(_LANES, name=f"{name}_next_at"),
+                 "short": Signal(name=f"{name}_short"), "end_one": Signal(name=f"{name}_end_one")}
+            # (for a block that is not short, length >= 12 > 8 - ms: "the next prefix is in
+            # the next beat" and "its last byte is in the next beat" are compares of the
+            # length with constants, not of sums)
+            small = length[4:] == 0
+            m.d.comb += [c["length"].eq(length), c["next"].eq(length + (ms - _LANES)),
+                         c["end"].eq(length + (ms - 1)),
+                         c["next_at"].eq(Mux(small & (length[:4] < 2 * _LANES - ms),
+                                             1 << (length[:3] + ms)[:3], 0)),
+                         c["short"].eq(length < self._min_len),
+                         c["end_one"].eq(small & (length[:4] < 2 * _LANES + 1 - ms))]
+            return c
+        cands = [candidate(f"lane{ln}", Cat(lanes[ln + 1], lanes[ln]), ln + 2)
+                 for ln in range(_LANES - 1)]
+        straddled = candidate("straddled", Cat(lanes[0], hi), 1)
 
-        def candidate(name, c):
-            length, ms, nxt, end = c
-            sig = {"length": Signal(16, name=f"{name}_length"),
-                   "next": Signal(_REL_BITS, name=f"{name}_next"),
-                   "end": Signal(_REL_BITS, name=f"{name}_end"),
-                   "next_here": Signal(name=f"{name}_next_here"),
-                   "ms": ms}
-            m.d.comb += [sig["length"].eq(length), sig["next"].eq(nxt), sig["end"].eq(end),
-                         sig["next_here"].eq(sig["next"][3:] == 0)]
-            return sig
-        cands = [candidate(f"lane{ln}", c) for ln, c in enumerate(cands)]
-        straddled = candidate("straddled", straddled)
+        # the decisions are ANDs of one-hot registers and the beat's ``keep``/``last`` (timing:
+        # no lane decode, no add inside the loop); the first beat holds no prefix (byte 20)
+        straddle = straddle_reg & ~first
+        sel = [at[ln] & keep[ln] & ~first for ln in range(_LANES)]
+        cut = [last & ~keep[ln + 1] for ln in range(_LANES - 1)] + [last]
+        go = [sel[ln] & ~cut[ln] for ln in range(_LANES - 1)]
+        chosen = [(straddle, straddled)] + list(zip(go, cands, strict=True))
+        starts = straddle | Cat(*go).any()
+
+        def pick(key, default=0):
+            """The chosen candidate's ``key`` (an AND-OR of one-hot selects)."""
+            value = Mux(starts, 0, default)
+            for cond, c in chosen:
+                value = value | Mux(cond, c[key], 0)
+            return value
 
         w = walked
-        m.d.sync += [w.valid.eq(self.i.valid), w.beat.eq(beat), w.start.eq(0), w.trunc.eq(0)]
-
-        def start(c):
-            end = c["end"]
-            m.d.sync += [w.start.eq(1), w.length.eq(c["length"]), w.ms.eq(c["ms"]),
-                         w.end_beats.eq(end[3:]), w.end_one.eq(end[3:] == 1),
-                         w.end_lane.eq(end[:3]), w.short.eq(c["length"] < self._min_len)]
-
+        m.d.sync += [w.valid.eq(self.i.valid), w.beat.eq(beat)]
+        end = Signal(_REL_BITS)
+        length = Signal(16)
+        m.d.comb += [end.eq(pick("end")), length.eq(pick("length"))]
         with m.If(self.i.valid):
-            m.d.sync += [straddle_reg.eq(0), rel.eq(rel_now - _LANES),
-                         here_reg.eq(rel_now[3:] == 1)]
-            with m.If(straddle):
-                start(straddled)
-                m.d.sync += [rel.eq(straddled["next"]), here_reg.eq(straddled["next_here"])]
-            with m.Elif(here & keep.bit_select(lane, 1)):
-                with m.Switch(lane):
-                    for ln in range(_LANES):
-                        with m.Case(ln):
-                            if ln == _LANES - 1:
-                                m.d.sync += [straddle_reg.eq(~last), hi.eq(lanes[ln]),
-                                             w.trunc.eq(last)]
-                            else:
-                                with m.If(last & ~keep[ln + 1]):
-                                    m.d.sync += w.trunc.eq(1)
-                                with m.Else():
-                                    start(cands[ln])
-                                    m.d.sync += [rel.eq(cands[ln]["next"]),
-                                                 here_reg.eq(cands[ln]["next_here"])]
+            m.d.sync += [
+                w.start.eq(starts),
+                w.trunc.eq(Cat(*(s & c for s, c in zip(sel, cut, strict=True))).any()),
+                w.length.eq(length),
+                w.ms.eq(pick("ms")),
+                w.end_beats.eq(end[3:]), w.end_one.eq(pick("end_one")), w.end_lane.eq(end[:3]),
+                w.short.eq(pick("short")),
+                straddle_reg.eq(sel[_LANES - 1] & ~last), hi.eq(lanes[_LANES - 1]),
+                rel.eq(Mux(first, HEADER_LEN - _LANES, pick("next", rel - _LANES))),
+                at.eq(Mux(first, 0,     # the first prefix is in beat 2 (byte 20)
+                          pick("next_at", Mux(rel[3:] == 1, 1 << rel[:3], 0)))),
+            ]
+        with m.Else():
+            m.d.sync += [w.start.eq(0), w.trunc.eq(0)]
 
     # ---- stage 2: the message in progress -------------------------------------------------
     def _gather(self, m, w, g):
@@ -247,7 +252,8 @@ class ItchDecoder(wiring.Component):
 
         m.d.sync += [
             g.valid.eq(w.valid), g.first.eq(beat.first), g.last.eq(beat.last),
-            g.seq.eq(beat.seq), g.skip.eq(beat.skip), g.line.eq(beat.line),
+            g.seq.eq(beat.seq), g.skip.eq(beat.skip), g.skip_zero.eq(beat.skip == 0),
+            g.line.eq(beat.line),
             g.timestamp.eq(beat.timestamp),
             g.ends.eq(w.valid & ends),
             g.overruns.eq(beat.last & ~beat.keep.bit_select(end_lane, 1)),
@@ -291,8 +297,12 @@ class ItchDecoder(wiring.Component):
         fresh_reg = Signal()         # block ``blk_reg`` is at or after ``skip``
         drop = Mux(g.first, 0, drop_reg)
         blk = Mux(g.first, 0, blk_reg)
-        fresh = Mux(g.first, g.skip == 0, fresh_reg)
+        fresh = Mux(g.first, g.skip_zero, fresh_reg)
 
+        # the record register loads on every step (timing: no decision on its enable); it is
+        # only valid when a record was decided
+        m.d.sync += [msg.eq(g.msg), out_type.eq(g.type), self.o.payload.seq.eq(g.seq + blk),
+                     self.o.payload.line.eq(g.line), self.o.payload.hw_ts.eq(g.timestamp)]
         completes = g.ends & ~g.overruns & ~drop
         drop_now = drop | (g.ends & (g.overruns | g.bad_length))
         with m.If(g.valid):
@@ -307,11 +317,7 @@ class ItchDecoder(wiring.Component):
                 with m.Elif(fresh & ~g.is_record):
                     m.d.sync += counts["skipped"].eq(1)
                 with m.Elif(fresh):
-                    m.d.sync += [counts["records"].eq(1), out_valid.eq(1), msg.eq(g.msg),
-                                 out_type.eq(g.type),
-                                 self.o.payload.seq.eq(g.seq + blk),
-                                 self.o.payload.line.eq(g.line),
-                                 self.o.payload.hw_ts.eq(g.timestamp)]
+                    m.d.sync += [counts["records"].eq(1), out_valid.eq(1)]
             with m.If(g.ends & g.overruns & ~drop):
                 m.d.sync += counts["truncated"].eq(1)
             with m.If(~drop_now):
