@@ -22,7 +22,7 @@ from tick2trade.hdl.order.layouts import OrderReport
 pytestmark = [pytest.mark.slow, pytest.mark.rtl]
 
 #: floors below the fmax measured on 2026-11-27 (docs/performance.md)
-FLOORS = {"xgmii_tx": 130.0, "control_link": 130.0, "event_packer": 150.0}
+FLOORS = {"xgmii_tx": 150.0, "control_link": 140.0, "event_packer": 150.0}
 
 
 class PackerTop(wiring.Component):

@@ -168,3 +168,18 @@ def test_real_captures_match_proto(captures_dir):
     model, got = simulate(deliveries, idle=0.2, stall=0.2, seed=18)
     assert [record_json(r) for r in got] == want
     assert model.counters.skipped > 0 and model.counters.unknown == 0
+
+
+@pytest.mark.slow
+def test_itch_decoder_ecp5_fmax():
+    """ECP5-85 speed 8, out of context (the recipe of ``test_net_synth``): 156.25 MHz target.
+
+    Measured 2026-11-27 at 155.8-159.7 MHz over placement seeds 1-3 (docs/performance.md, "Feed
+    path"); the floor catches a timing regression.
+    """
+    from test_net_synth import synthesize
+
+    report = synthesize(ItchDecoder(), "itch_decoder")
+    fmax = report["fmax"]["clk"]["achieved"]
+    print(f"ItchDecoder on ECP5-85 speed 8: fmax {fmax:.1f} MHz")
+    assert fmax >= 145.0, f"fmax {fmax:.1f} MHz < 145 MHz; see {report['folder']}"
