@@ -43,19 +43,20 @@ __all__ = ["MoldArbiter", "COUNTERS"]
 
 #: the arbiter's event counters (names shared with the model)
 COUNTERS = ("delivered", "duplicates", "overlaps", "gaps", "heartbeats", "end_of_session",
-            "session_changes", "unsequenced")
+            "session_changes", "unsequenced", "cut_short")
 
 
 class MoldArbiter(wiring.Component):
     """Sequence MoldUDP64 packets from one or two lines (MoldUDP64 §5)."""
 
-    def __init__(self, *, lines: int = 2, timeout: int = 4096):
+    def __init__(self, *, lines: int = 2, timeout: int = 4096, cut_through: bool = False):
         if lines not in (1, 2):
             raise ValueError(f"lines must be 1 or 2, got {lines}")
         self._lines = lines
-        members = {"a": In(packet_port())}
+        self._cut_through = cut_through
+        members = {"a": In(packet_port(cut_through=cut_through))}
         if lines == 2:
-            members["b"] = In(packet_port())
+            members["b"] = In(packet_port(cut_through=cut_through))
             members["b_enable"] = In(1, init=1)
         members.update({
             "o": Out(mold_stream()),
@@ -112,7 +113,7 @@ class MoldArbiter(wiring.Component):
             count("delivered")
             m.d.sync += [streaming.eq(1), cur_line.eq(line), attrs["seq"].eq(info.seq),
                          attrs["skip"].eq(skip), attrs["line"].eq(info.line),
-                         attrs["timestamp"].eq(info.timestamp)]
+                         attrs["timestamp"].eq(info.timestamp), attrs["sequenced"].eq(~h["unseq"])]
 
         with m.If(h["unseq"]):
             with m.If(h["is_data"]):
@@ -140,6 +141,17 @@ class MoldArbiter(wiring.Component):
                 count("overlaps")
             m.d.sync += self.expected.eq(h["end"])
 
+    def _abort(self, m, port, streaming, attrs):
+        """A taken cut-through packet died: ``expected`` covers only its whole blocks."""
+        abort = port.abort
+        m.d.comb += abort.ready.eq(1)
+        with m.If(abort.valid):
+            done = abort.payload.done
+            m.d.sync += [streaming.eq(0), self.cut_short.eq(self.cut_short + 1)]
+            with m.If(attrs["sequenced"]):
+                m.d.sync += self.expected.eq(
+                    attrs["seq"] + Mux(done > attrs["skip"], done, attrs["skip"]))
+
     def elaborate(self, platform):
         m = Module()
         ports = [self.a] + ([self.b] if self._lines == 2 else [])
@@ -150,7 +162,7 @@ class MoldArbiter(wiring.Component):
 
         streaming = Signal()
         cur_line = Signal()
-        attrs = {"seq": Signal(64), "skip": Signal(16), "line": Signal(),
+        attrs = {"seq": Signal(64), "skip": Signal(16), "line": Signal(), "sequenced": Signal(),
                  "timestamp": Signal.like(self.o.payload.timestamp)}
         timer = Signal(32)
 
@@ -169,6 +181,8 @@ class MoldArbiter(wiring.Component):
                     ]
                     with m.If(port.beats.valid & self.o.ready & beat.last):
                         m.d.sync += streaming.eq(0)
+                    if self._cut_through:
+                        self._abort(m, port, streaming, attrs)
         m.d.comb += [self.o.payload.seq.eq(attrs["seq"]), self.o.payload.skip.eq(attrs["skip"]),
                      self.o.payload.line.eq(attrs["line"]),
                      self.o.payload.timestamp.eq(attrs["timestamp"])]

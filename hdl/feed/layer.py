@@ -3,6 +3,8 @@
 ``MoldIngress`` per line (MoldUDP64 §2 checks, packet buffer) →
 ``MoldArbiter`` (MoldUDP64 §5 sequencing, A/B arbitration) →
 ``ItchDecoder`` (ITCH 5.0 §3 records). Only composes; see each block.
+``cut_through`` (default off) selects the ingress mode that streams a
+packet to the decoder while it arrives (``docs/feed.md``).
 """
 
 from amaranth.hdl import Module
@@ -43,10 +45,11 @@ class FeedLayer(wiring.Component):
     """``UdpBeat`` streams in (``a``, and ``b`` with two lines), records out."""
 
     def __init__(self, *, lines: int = 1, depth: int = 512, info_depth: int = 32,
-                 timeout: int = 4096):
+                 timeout: int = 4096, cut_through: bool = False):
         self._lines = lines
-        self._ingress = dict(depth=depth, info_depth=info_depth)
+        self._ingress = dict(depth=depth, info_depth=info_depth, cut_through=cut_through)
         self._timeout = timeout
+        self._cut_through = cut_through
         members = {line: In(udp_stream()) for line in LINES[:lines]}
         members.update({
             "o": Out(record_stream()),
@@ -61,7 +64,8 @@ class FeedLayer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.arbiter = arb = MoldArbiter(lines=self._lines, timeout=self._timeout)
+        m.submodules.arbiter = arb = MoldArbiter(lines=self._lines, timeout=self._timeout,
+                                                 cut_through=self._cut_through)
         m.submodules.decoder = dec = ItchDecoder()
         for line in LINES[:self._lines]:
             m.submodules[f"ingress_{line}"] = ing = MoldIngress(**self._ingress)

@@ -12,6 +12,8 @@ and sized in exactly one place.
   message (ITCH 5.0 §3.11–§3.17) or Stock Directory / Trading Action
   (ITCH 5.0 §3.2, §3.3).
 * :class:`GapEvent` — a missing range of sequence numbers (MoldUDP64 §2.3).
+* :class:`PacketAbort` — a cut-through packet that died after its header was
+  published: how many of its message blocks went out whole.
 """
 
 from amaranth.lib import data, stream, wiring
@@ -22,7 +24,7 @@ from tick2trade.proto.moldudp64 import SESSION_LEN
 from ..layouts import TIMESTAMP_WIDTH, beat_stream
 
 __all__ = [
-    "SESSION_LEN", "PacketInfo", "MoldBeat", "FeedRecord", "GapEvent",
+    "SESSION_LEN", "PacketInfo", "MoldBeat", "FeedRecord", "GapEvent", "PacketAbort",
     "info_stream", "packet_port", "mold_stream", "record_stream", "gap_stream",
     "BOOK_TYPES", "DIRECTORY_TYPES", "RECORD_TYPES", "RECORD_SOURCES", "BOOK_KEYS",
     "DIRECTORY_KEYS", "ASCII_FIELDS", "record_keys", "record_fields",
@@ -98,21 +100,38 @@ class GapEvent(data.Struct):
     count: 64
 
 
+class PacketAbort(data.Struct):
+    """A cut-through packet ended early (bad FCS, truncated, malformed tail).
+
+    ``done`` counts its leading message blocks (MoldUDP64 §2.2) whose last
+    byte was in a beat already streamed out: those messages were delivered,
+    the rest were not.
+    """
+
+    done: 16
+
+
 def info_stream():
     return stream.Signature(PacketInfo)
 
 
-def packet_port():
+def packet_port(*, cut_through: bool = False):
     """A buffered-packet queue as its producer (the ingress) sees it.
 
     ``info`` offers the head packet; ``take``, sampled with each ``info``
-    handshake, asks for its ``beats`` (1) or discards it at once (0).
+    handshake, asks for its ``beats`` (1) or discards it (0). With
+    ``cut_through`` a taken packet either ends with its ``last`` beat or,
+    if it died while streaming, with one ``abort`` transfer (no ``last``
+    beat) after its good beats.
     """
-    return wiring.Signature({
+    members = {
         "info": Out(info_stream()),
         "take": In(1),
         "beats": Out(beat_stream()),
-    })
+    }
+    if cut_through:
+        members["abort"] = Out(stream.Signature(PacketAbort))
+    return wiring.Signature(members)
 
 
 def mold_stream():

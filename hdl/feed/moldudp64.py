@@ -34,9 +34,11 @@ Blocks shorter than ``min_message_len`` bytes (default: the shortest ITCH
 block boundary per 8-byte beat, so the walk runs at one beat per cycle.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -48,10 +50,15 @@ from .layouts import PacketInfo, packet_port
 __all__ = ["MoldIngress", "COUNTERS", "default_min_message_len"]
 
 #: the ingress counters (names shared with the model)
-COUNTERS = ("packets", "errored", "malformed", "overflowed")
+COUNTERS = ("packets", "errored", "malformed", "overflowed", "late_errors")
 
 #: MoldUDP64 §2.1 header fields as (first byte, end byte)
 _SPANS = {name: (offset, offset + length) for name, offset, length in HEADER_FIELDS}
+
+
+def _packet_end(ptr_width: int) -> data.StructLayout:
+    """How an offered packet ended (cut-through): its end slot; dead after ``done`` blocks."""
+    return data.StructLayout({"end": ptr_width, "dead": 1, "done": 16})
 
 
 def default_min_message_len() -> int:
@@ -70,7 +77,7 @@ class MoldIngress(wiring.Component):
     """Check and buffer the MoldUDP64 packets of one line (MoldUDP64 §2, §5)."""
 
     def __init__(self, *, depth: int = 512, info_depth: int = 16,
-                 min_message_len: int | None = None):
+                 min_message_len: int | None = None, cut_through: bool = False):
         if depth & (depth - 1) or not 8 <= depth <= 8192:
             raise ValueError(f"depth must be a power of two in 8..8192 beats, got {depth}")
         if min_message_len is None:
@@ -80,67 +87,50 @@ class MoldIngress(wiring.Component):
         self._depth = depth
         self._info_depth = info_depth
         self._min_len = min_message_len
+        self._cut_through = cut_through
         super().__init__({
             "i": In(udp_stream()),
-            "o": Out(packet_port()),
+            "o": Out(packet_port(cut_through=cut_through)),
             **{name: Out(32) for name in COUNTERS},
         })
 
-    def elaborate(self, platform):
-        m = Module()
-        abits = (self._depth - 1).bit_length()
+    def _walk(self, m, beat, fire):
+        """Header capture and block walk over the input beats (MoldUDP64 §2.1, §2.2).
 
-        m.submodules.mem = mem = Memory(shape=Beat, depth=self._depth, init=[])
-        wr = mem.write_port()
-        rd = mem.read_port()
-        m.submodules.infos = infos = SyncFIFOBuffered(
-            width=len(self.o.info.payload.as_value()), depth=self._info_depth)
-
-        m.d.comb += self.i.ready.eq(1)
-        beat = self.i.payload
-        fire = self.i.valid
-
-        # ---- write side: header capture, block walk, buffer write ----------
-        wptr = Signal(abits + 1)          # next free slot of the packet being written
-        cptr = Signal(abits + 1)          # end of the last committed packet
-        rptr = Signal(abits + 1)          # next slot to read
-        index_reg = Signal(14)            # beat index of the next input beat
-        header = Signal(8 * HEADER_LEN)
+        Returns a namespace of per-beat terms; the walk's registers update on
+        every input beat, whatever the buffer does with it.
+        """
+        w = SimpleNamespace()
+        w.first = first = beat.first
+        w.index_reg = index_reg = Signal(14)   # beat index of the next input beat
+        w.header = header = Signal(8 * HEADER_LEN)
         nxt_reg = Signal(18, init=HEADER_LEN)  # offset of the next block length
         blocks_reg = Signal(16)
         hi_reg = Signal(8)                # high length byte of a block straddling beats
         straddle_reg = Signal()
         short_reg = Signal()
-        full_reg = Signal()
-
-        first = beat.first
-        open_reg = Signal()               # a packet is in progress (no last beat yet)
-        aborted = Signal()                # it never got one: a new packet starts
-        m.d.comb += aborted.eq(first & open_reg)
-        index = Mux(first, 0, index_reg)
-        base = Mux(first, cptr, wptr)
+        w.index = index = Mux(first, 0, index_reg)
         nxt = Mux(first, HEADER_LEN, nxt_reg)
         blocks = Mux(first, 0, blocks_reg)
         straddle = Mux(first, 0, straddle_reg)
         short = Mux(first, 0, short_reg)
-        full = Mux(first, 0, full_reg)
 
         nbytes = Signal(4)
         m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
         lanes = [beat.data[8 * i:8 * i + 8] for i in range(8)]
 
         # header bytes 0..19 as they arrive (the header spans beats 0..2)
-        header_now = Signal.like(header)
+        w.header_now = header_now = Signal.like(header)
         m.d.comb += header_now.eq(header)
         for b in range(HEADER_LEN):
             with m.If(index == b // 8):
                 m.d.comb += header_now[8 * b:8 * b + 8].eq(lanes[b % 8])
 
         # block walk: at most one block boundary per beat
-        nxt_new = Signal(18)
-        blocks_new = Signal(16)
-        straddle_new = Signal()
-        short_new = Signal()
+        w.nxt_new = nxt_new = Signal(18)
+        w.blocks_new = blocks_new = Signal(16)
+        w.straddle_new = straddle_new = Signal()
+        w.short_new = short_new = Signal()
         hi_new = Signal(8)
         length = Signal(16)
         lane = Signal(3)
@@ -171,7 +161,67 @@ class MoldIngress(wiring.Component):
             with m.Else():
                 step(Cat(lane_next, lane_byte))
 
-        # buffer write
+        w.total = total = Signal(18)   # bytes in the packet, valid on its last beat
+        m.d.comb += total.eq(Mux(nbytes[3], (index + 1) << 3, Cat(nbytes[:3], index)))
+        w.count = count = _field(header_now, _SPANS["count"])
+        w.is_data = is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
+        bad_blocks = straddle_new | short_new | (nxt_new != total) | (blocks_new != count)
+        w.malformed = (total < HEADER_LEN) | (is_data & bad_blocks)
+
+        w.info = info = Signal(PacketInfo)
+        m.d.comb += [
+            info.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
+            info.seq.eq(_field(header_now, _SPANS["sequence"])),
+            info.count.eq(count),
+            info.beats.eq(index + 1),
+            info.line.eq(beat.line),
+            info.dst_port.eq(beat.dst_port),
+            info.timestamp.eq(beat.timestamp),
+        ]
+        with m.If(fire):
+            m.d.sync += [
+                index_reg.eq(index + 1),
+                header.eq(header_now),
+                nxt_reg.eq(nxt_new),
+                blocks_reg.eq(blocks_new),
+                hi_reg.eq(hi_new),
+                straddle_reg.eq(straddle_new),
+                short_reg.eq(short_new),
+            ]
+        return w
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.i.ready.eq(1)
+        beat = self.i.payload
+        fire = self.i.valid
+        w = self._walk(m, beat, fire)
+        if self._cut_through:
+            self._cut_through_buffer(m, beat, fire, w)
+        else:
+            self._store_and_forward_buffer(m, beat, fire, w)
+        return m
+
+    def _store_and_forward_buffer(self, m, beat, fire, w):
+        """Whole packets: committed at their last beat, then offered."""
+        abits = (self._depth - 1).bit_length()
+        m.submodules.mem = mem = Memory(shape=Beat, depth=self._depth, init=[])
+        wr = mem.write_port()
+        rd = mem.read_port()
+        m.submodules.infos = infos = SyncFIFOBuffered(
+            width=len(self.o.info.payload.as_value()), depth=self._info_depth)
+
+        wptr = Signal(abits + 1)          # next free slot of the packet being written
+        cptr = Signal(abits + 1)          # end of the last committed packet
+        rptr = Signal(abits + 1)          # next slot to read
+        full_reg = Signal()
+        first = w.first
+        open_reg = Signal()               # a packet is in progress (no last beat yet)
+        aborted = Signal()                # it never got one: a new packet starts
+        m.d.comb += aborted.eq(first & open_reg)
+        base = Mux(first, cptr, wptr)
+        full = Mux(first, 0, full_reg)
+
         used = Signal(abits + 1)
         m.d.comb += used.eq(base - rptr)
         no_room = Signal()
@@ -184,36 +234,12 @@ class MoldIngress(wiring.Component):
             wr.data.last.eq(beat.last),
             wr.en.eq(fire & ~no_room),
         ]
-
-        total = Signal(18)   # bytes in the packet, valid on its last beat
-        m.d.comb += total.eq(Mux(nbytes[3], (index + 1) << 3, Cat(nbytes[:3], index)))
-        count = _field(header_now, _SPANS["count"])
-        is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
-        bad_blocks = straddle_new | short_new | (nxt_new != total) | (blocks_new != count)
-        malformed = (total < HEADER_LEN) | (is_data & bad_blocks)
+        malformed = w.malformed
         overflow = no_room | ~infos.w_rdy
-
-        info_w = Signal(PacketInfo)
-        m.d.comb += [
-            info_w.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
-            info_w.seq.eq(_field(header_now, _SPANS["sequence"])),
-            info_w.count.eq(count),
-            info_w.beats.eq(index + 1),
-            info_w.line.eq(beat.line),
-            info_w.dst_port.eq(beat.dst_port),
-            info_w.timestamp.eq(beat.timestamp),
-            infos.w_data.eq(info_w.as_value()),
-        ]
+        m.d.comb += infos.w_data.eq(w.info.as_value())
 
         with m.If(fire):
             m.d.sync += [
-                index_reg.eq(index + 1),
-                header.eq(header_now),
-                nxt_reg.eq(nxt_new),
-                blocks_reg.eq(blocks_new),
-                hi_reg.eq(hi_new),
-                straddle_reg.eq(straddle_new),
-                short_reg.eq(short_new),
                 full_reg.eq(no_room),
                 wptr.eq(Mux(no_room, base, base + 1)),
             ]
@@ -256,5 +282,163 @@ class MoldIngress(wiring.Component):
                 m.d.sync += [out_valid.eq(1), rptr.eq(rptr + 1), remaining.eq(remaining - 1)]
             with m.Else():
                 m.d.sync += out_valid.eq(0)
-        return m
 
+
+    def _cut_through_buffer(self, m, beat, fire, w):
+        """Data packets offered at their header; beats readable as soon as written."""
+        abits = (self._depth - 1).bit_length()
+        m.submodules.mem = mem = Memory(shape=Beat, depth=self._depth, init=[])
+        wr = mem.write_port()
+        rd = mem.read_port()
+        m.submodules.infos = infos = SyncFIFO(
+            width=len(self.o.info.payload.as_value()), depth=self._info_depth)
+        # one end per offered packet: outstanding ends <= queued infos + the one being read
+        end_layout = _packet_end(abits + 1)
+        ends = Signal(end_layout)
+        m.submodules.ends = end_fifo = SyncFIFO(width=len(ends.as_value()),
+                                                depth=self._info_depth + 2)
+        head_end = end_layout(end_fifo.r_data)
+
+        wptr = Signal(abits + 1)          # next free slot
+        rptr = Signal(abits + 1)          # next slot to read
+        start_reg = Signal(abits + 1)     # first slot of the packet being written
+        done_reg = Signal(16)             # its blocks whole in the beats stored so far
+        open_reg = Signal()               # a packet is in progress (no last beat yet)
+        pub_reg = Signal()                # ... its header was offered (``o.info``)
+        dead_reg = Signal()               # ... it went bad: its later beats are ignored
+        ovf_reg = Signal()                # ... for want of room
+        first, index = w.first, w.index
+        aborted = first & open_reg
+        pub = Mux(first, 0, pub_reg)
+        dead = Mux(first, 0, dead_reg)
+        ovf = Mux(first, 0, ovf_reg)
+        # an unoffered packet cut off by a new one is forgotten: its slots are reused
+        base = Mux(aborted & ~pub_reg, start_reg, wptr)
+        start = Mux(first, base, start_reg)
+
+        header_done = index == 2          # MoldUDP64 §2.1: bytes 16..19 are in beat 2
+        counted = header_done | (index > 2)
+        is_data = w.is_data
+        # bad in this beat: a short block or one block too many (seen as its length
+        # arrives), or a bad or malformed last beat
+        too_many = w.blocks_new > w.count
+        bad_early = counted & is_data & (w.short_new | too_many)
+        bad_last = beat.last & (beat.error | w.malformed)
+        used = Signal(abits + 1)
+        m.d.comb += used.eq(base - rptr)
+        no_room = used[abits]
+        # control packets (heartbeat, end of session) are offered whole and store nothing
+        control = counted & ~is_data
+        offer_now = header_done & is_data & ~dead & ~bad_early & ~bad_last & ~no_room
+        offered = pub | (offer_now & infos.w_rdy)
+        store = ~dead & ~control & ~bad_early & ~bad_last & ~no_room & (pub | ~header_done
+                                                                      | infos.w_rdy)
+        dies = ~dead & ~store & ~control
+
+        m.d.comb += [
+            wr.addr.eq(base[:abits]),
+            wr.data.data.eq(beat.data),
+            wr.data.keep.eq(beat.keep),
+            wr.data.first.eq(first),
+            wr.data.last.eq(beat.last),
+            wr.en.eq(fire & store),
+            infos.w_data.eq(w.info.as_value()),
+            end_fifo.w_data.eq(ends.as_value()),
+        ]
+
+        # whole blocks in the beats up to this one (the last block may run on)
+        done_new = Signal(16)
+        runs_on = (w.blocks_new != 0) & (w.nxt_new > ((index + 1) << 3))
+        m.d.comb += done_new.eq(w.blocks_new - runs_on)
+
+        with m.If(fire):
+            m.d.sync += [
+                open_reg.eq(~beat.last),
+                start_reg.eq(start),
+                done_reg.eq(done_new),
+                pub_reg.eq(offered),
+                dead_reg.eq(dead | dies),
+                ovf_reg.eq(ovf | (dies & ~bad_early & ~bad_last)),
+            ]
+            with m.If(store):
+                m.d.sync += wptr.eq(base + 1)
+            with m.Elif(~offered):
+                m.d.sync += wptr.eq(start)       # forget an unoffered packet's beats
+            with m.Else():
+                m.d.sync += wptr.eq(base)
+            with m.If(aborted & pub_reg & ~dead_reg):   # the packet before died unfinished
+                m.d.comb += [end_fifo.w_en.eq(1), ends.dead.eq(1), ends.end.eq(wptr),
+                             ends.done.eq(done_reg)]
+            with m.Elif(pub & dies):
+                m.d.comb += [end_fifo.w_en.eq(1), ends.dead.eq(1), ends.end.eq(base),
+                             ends.done.eq(done_reg)]
+            with m.Elif(offered & store & beat.last):
+                m.d.comb += [end_fifo.w_en.eq(1), ends.end.eq(base + 1)]
+            with m.If(offer_now & infos.w_rdy):
+                m.d.comb += infos.w_en.eq(1)
+            # a good control packet is offered at its end, with an empty end
+            good_control = control & beat.last & ~beat.error & ~w.malformed & ~dead
+            with m.If(good_control & infos.w_rdy):
+                m.d.comb += [infos.w_en.eq(1), end_fifo.w_en.eq(1), ends.end.eq(start)]
+
+            # counters: as store-and-forward, at the last beat (or the next first)
+            late = Signal()
+            m.d.comb += late.eq(beat.last & offered & (dead | dies | bad_last))
+            m.d.sync += [
+                self.packets.eq(self.packets + aborted + beat.last),
+                self.late_errors.eq(self.late_errors + (aborted & pub_reg) + late),
+            ]
+            with m.If(beat.last):
+                with m.If(beat.error):
+                    m.d.sync += self.errored.eq(self.errored + 1 + aborted)
+                with m.Else():
+                    with m.If(aborted):
+                        m.d.sync += self.errored.eq(self.errored + 1)
+                    with m.If(w.malformed):
+                        m.d.sync += self.malformed.eq(self.malformed + 1)
+                    with m.Elif(ovf | (dies & ~bad_early) | (good_control & ~infos.w_rdy)):
+                        m.d.sync += self.overflowed.eq(self.overflowed + 1)
+            with m.Elif(aborted):
+                m.d.sync += self.errored.eq(self.errored + 1)
+
+        # ---- read side: offer infos, stream or skip each packet as it arrives -------
+        streaming = Signal()              # the head packet was taken
+        skipping = Signal()               # ... discarded
+        out_valid = Signal()
+        busy = streaming | skipping | out_valid
+        m.d.comb += [
+            self.o.info.payload.eq(infos.r_data),
+            self.o.info.valid.eq(infos.r_rdy & ~busy),
+            infos.r_en.eq(self.o.info.ready & ~busy),
+        ]
+        with m.If(self.o.info.valid & self.o.info.ready):
+            m.d.sync += [streaming.eq(self.o.take), skipping.eq(~self.o.take)]
+
+        ended = end_fifo.r_rdy
+        bound = Mux(ended, head_end.end, wptr)
+        beats = self.o.beats
+        advance = ~out_valid | beats.ready
+        more = streaming & (rptr != bound)
+        m.d.comb += [rd.addr.eq(rptr[:abits]), rd.en.eq(advance),
+                     beats.valid.eq(out_valid), beats.payload.eq(rd.data)]
+        with m.If(advance):
+            m.d.sync += out_valid.eq(more)
+            with m.If(more):
+                m.d.sync += rptr.eq(rptr + 1)
+        abort = self.o.abort
+        m.d.comb += abort.payload.done.eq(head_end.done)
+        with m.If(streaming & ended & (rptr == bound)):
+            with m.If(~head_end.dead):
+                m.d.comb += end_fifo.r_en.eq(1)
+                m.d.sync += streaming.eq(0)
+            with m.Elif(~out_valid):
+                m.d.comb += abort.valid.eq(1)
+                with m.If(abort.ready):
+                    m.d.comb += end_fifo.r_en.eq(1)
+                    m.d.sync += streaming.eq(0)
+        with m.If(skipping):
+            with m.If(ended):
+                m.d.comb += end_fifo.r_en.eq(1)
+                m.d.sync += [rptr.eq(head_end.end), skipping.eq(0)]
+            with m.Else():
+                m.d.sync += rptr.eq(wptr)

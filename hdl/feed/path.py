@@ -30,7 +30,9 @@ class FeedPath(wiring.Component):
     ``seq_check``/``timeout``/``b_enable`` (see :class:`~.arbiter.MoldArbiter`),
     ``o`` (:class:`~.layouts.FeedRecord` stream), ``gap``, and the counters
     ``stats`` (feed), ``mac_stats``/``udp_stats`` (line A),
-    ``mac_stats_b``/``udp_stats_b`` (line B).
+    ``mac_stats_b``/``udp_stats_b`` (line B). ``feed_params`` go to
+    :class:`~.layer.FeedLayer` (``depth``, ``info_depth``, ``timeout``,
+    ``cut_through``: records leave while their packet still arrives).
     """
 
     def __init__(self, *, lines: int = 1, groups: int = 4, ports: int = 4, **feed_params):

@@ -184,3 +184,117 @@ def test_packet_without_last_beat_is_counted_errored():
         assert (ctx.get(dut.packets), ctx.get(dut.errored)) == (2, 1)
 
     run(dut, bench)
+
+
+# ---- cut-through: offered at the header, streamed as written, bad tails abort ----------
+
+def long_flow(rng, n):
+    """Data packets long enough to die after their header beat, broken in every way."""
+    seq, flow = 1, []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.08:
+            pkt = MoldPacket(SESSION, seq, (), rng.choice([0, END_OF_SESSION]))
+        else:
+            pkt = MoldPacket(SESSION, seq, random_messages(rng, rng.randint(1, 9)))
+            seq += len(pkt.messages)
+        payload = pkt.encode()
+        if roll > 0.7 and pkt.count:
+            payload = mangle(rng, payload)
+        flow.append(UdpPayload(payload, line=0, dst_port=26477, timestamp=rng.getrandbits(64),
+                               error=rng.random() < 0.15, aborted=rng.random() < 0.05))
+    flow.append(UdpPayload(MoldPacket(SESSION, seq, random_messages(rng, 2)).encode()))
+    return flow
+
+
+def udp_items(flow):
+    """Input beats of a flow; an ``aborted`` payload loses its last beat's ``last``."""
+    items = []
+    for p in flow:
+        bs = udp_beats(p)
+        if p.aborted:
+            bs[-1]["last"] = 0
+        items += bs
+    return items
+
+
+async def take_cut_through(ctx, port, rng, stall):
+    """Beats of one taken packet until its ``last`` beat or its ``abort`` (done) arrives."""
+    chunks = []
+    ctx.set(port.abort.ready, 1)
+    while True:
+        ctx.set(port.beats.ready, rng.random() >= stall)
+        _, _, valid, ready, beat, aborted, abort = await ctx.tick().sample(
+            port.beats.valid, port.beats.ready, port.beats.payload, port.abort.valid,
+            port.abort.payload)
+        if valid and ready:
+            chunks.append((beat.data, beat.keep))
+            if beat.last:
+                ctx.set(port.beats.ready, 0)
+                return join(chunks), None
+        if aborted:
+            assert not valid, "abort before the good beats were taken"
+            ctx.set(port.beats.ready, 0)
+            return join(chunks), abort.done
+
+
+def simulate_cut_through(flow, *, idle, stall, seed, take_prob=0.8):
+    dut = MoldIngress(depth=2048, info_depth=64, cut_through=True)
+    model = MoldIngressModel(cut_through=True)
+    expected = [b for b in (model.push(p) for p in flow) if b is not None]
+    rng = random.Random(seed)
+    got = []
+
+    async def producer(ctx):
+        await send(ctx, dut.i, udp_items(flow), rng, idle)
+
+    async def consumer(ctx):
+        crng = random.Random(seed + 1)
+        for want in expected:
+            take = crng.random() < take_prob and want.is_data  # control packets: no beats
+            ctx.set(dut.o.take, take)
+            info = await receive(ctx, dut.o.info, crng, stall)
+            got.append((info, await take_cut_through(ctx, dut.o, crng, stall) if take else None))
+        for _ in range(50):
+            await ctx.tick()
+        assert not ctx.get(dut.o.info.valid)
+        for name in ("packets", "errored", "malformed", "overflowed", "late_errors"):
+            assert ctx.get(getattr(dut, name)) == getattr(model.counters, name), name
+
+    run(dut, producer, consumer)
+    assert len(got) == len(expected)
+    for (info, taken), want in zip(got, expected, strict=True):
+        assert info.session.to_bytes(10, "little") == want.session
+        assert (info.seq, info.count, info.timestamp) == (want.seq, want.count, want.timestamp)
+        if taken is not None:
+            payload, done = taken
+            if want.cut is None:
+                assert (payload, done) == (want.payload, None)
+            else:
+                assert (payload, done) == (want.payload[:8 * want.cut[0]], want.cut[1])
+    return model
+
+
+@pytest.mark.parametrize(("idle", "stall"), TIMINGS, ids=TIMING_IDS)
+def test_cut_through_matches_model(idle, stall):
+    flow = long_flow(random.Random(12), 90)
+    model = simulate_cut_through(flow, idle=idle, stall=stall, seed=5)
+    c = model.counters
+    assert c.late_errors >= 10 and c.malformed >= 5 and c.errored >= 5
+
+
+def test_cut_through_every_lane_offset():
+    flow = []
+    for first in range(12, 28):
+        msgs = tuple(bytes([65]) + bytes(range(first - 1 + k)) for k in range(8))
+        flow.append(UdpPayload(MoldPacket(SESSION, 1, msgs).encode(), error=first % 2 == 0))
+    model = simulate_cut_through(flow, idle=0.0, stall=0.0, seed=1, take_prob=1.0)
+    assert model.counters.late_errors == 8
+
+
+def test_cut_through_real_capture_payloads(captures_dir):
+    from conftest import itch_pcaps
+    flow = [UdpPayload(payload, dst_port=port, timestamp=ts)
+            for path in itch_pcaps() for ts, port, payload in capture_payloads(path)]
+    model = simulate_cut_through(flow, idle=0.2, stall=0.2, seed=3, take_prob=1.0)
+    assert model.counters.late_errors == model.counters.malformed == 0

@@ -16,6 +16,10 @@ as long as the skew between lines stays under the gateware's ``timeout``:
 * data ending at or before the expected number: duplicate, dropped;
   starting before it: overlap, the old blocks skipped; starting at it:
   delivered; heartbeat / end of session at or before it: counted;
+* a cut-through packet that died while streaming (:attr:`Buffered.cut`)
+  delivers its header and whole blocks only (``cut_short``); the expected
+  number then covers just those, so its other messages come from the other
+  line's copy (an overlap) or become a gap like any lost packet;
 * a packet starting after the expected number is *ahead*: it waits while
   the other line may still bring the missing messages. A gap (first, count)
   is declared when both lines' heads are ahead, when only one line is in
@@ -48,6 +52,7 @@ class ArbiterCounters:
     end_of_session: int = 0
     session_changes: int = 0
     unsequenced: int = 0
+    cut_short: int = 0
 
 
 @dataclass
@@ -79,7 +84,9 @@ class MoldArbiterModel:
             if p.is_data:
                 c.delivered += 1
                 c.unsequenced += 1
-                self.delivered.append(Delivery(p.payload, p.seq, 0, p.line, p.timestamp))
+                c.cut_short += p.cut is not None
+                self.delivered.append(Delivery(p.delivered_payload, p.seq, 0, p.line,
+                                               p.timestamp))
             else:
                 self._control(p)
             return True
@@ -99,8 +106,11 @@ class MoldArbiterModel:
         if skip:
             c.overlaps += 1
         c.delivered += 1
-        self.delivered.append(Delivery(p.payload, p.seq, skip, p.line, p.timestamp))
+        self.delivered.append(Delivery(p.delivered_payload, p.seq, skip, p.line, p.timestamp))
         self.expected = end
+        if p.cut is not None:  # died while streaming: only its whole blocks were delivered
+            c.cut_short += 1
+            self.expected = (p.seq + max(skip, p.cut[1])) & _MASK64
         return True
 
     def _control(self, p: Buffered) -> None:

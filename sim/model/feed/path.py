@@ -31,6 +31,7 @@ class FeedPathModel:
     config: UdpRxConfig
     lines: int = 1
     seq_check: bool = True
+    cut_through: bool = False
     macs: list = field(default_factory=list)
     udps: list = field(default_factory=list)
     ingresses: list = field(default_factory=list)
@@ -40,7 +41,8 @@ class FeedPathModel:
     def __post_init__(self):
         self.macs = [MacRxModel() for _ in range(self.lines)]
         self.udps = [UdpRxModel(self.config) for _ in range(self.lines)]
-        self.ingresses = [MoldIngressModel() for _ in range(self.lines)]
+        self.ingresses = [MoldIngressModel(cut_through=self.cut_through)
+                          for _ in range(self.lines)]
         self.arbiter = MoldArbiterModel(lines=self.lines, seq_check=self.seq_check)
 
     def run(self, wires: Iterable[bytes], wires_b: Iterable[bytes] = ()) -> list[Record]:
