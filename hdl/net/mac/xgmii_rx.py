@@ -42,7 +42,7 @@ class XgmiiRxCore(wiring.Component):
     terminate is under 64 bytes), so each decision reads registers. A frame's
     last beat is formed the cycle after its terminate column, then waits
     ``Crc32.LATENCY - 1`` cycles in a delay line (with every other beat) for
-    the CRC's verdict; output lags the aligned columns by ``LATENCY + 1``.
+    the CRC's verdict (two cycles more than a one-cycle CRC would take).
     """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME):
