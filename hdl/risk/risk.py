@@ -6,8 +6,8 @@ order token and the counters (:data:`~.layouts.COUNTERS`).
 
 The check is a fixed pipeline of :data:`RISK_LATENCY` cycles, one carry
 chain per cycle (ECP5 at 156.25 MHz): sums and differences first, the
-products (two pipelined 32×32 multipliers, :data:`MULTIPLY_LATENCY` cycles
-in), each rule's fail bit registered, then the first-failure priority into
+products (two pipelined 32×32 multipliers, :data:`~.rules.PRODUCT_STAGE`
+cycles in), each rule's fail bit registered, then the first-failure priority into
 ``reason``.
 """
 
@@ -16,9 +16,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..strategy.layouts import Intent, OrderKind, QuoteState, SymbolState
-from ..strategy.multiply import MULTIPLY_LATENCY, PipelinedMultiplier
+from ..strategy.multiply import PipelinedMultiplier
 from .layouts import COUNTER_WIDTH, COUNTERS, REASON_NAMES, Reason, RiskGlobal, RiskParams
-from .rules import RULE_STAGE, RULES, RuleContext
+from .rules import PRODUCT_STAGE, RULE_STAGE, RULES, RuleContext
 
 __all__ = ["InlineRisk", "RISK_LATENCY", "GROSS_WIDTH", "TOKEN_WIDTH"]
 
@@ -27,7 +27,7 @@ __all__ = ["InlineRisk", "RISK_LATENCY", "GROSS_WIDTH", "TOKEN_WIDTH"]
 RISK_LATENCY = max(RULE_STAGE.values()) + 2
 GROSS_WIDTH = 72
 TOKEN_WIDTH = 32
-assert max(RULE_STAGE.values()) == MULTIPLY_LATENCY + 1
+assert max(RULE_STAGE.values()) == PRODUCT_STAGE + 1
 
 
 def _signed(value):
@@ -70,8 +70,9 @@ class InlineRisk(wiring.Component):
         m = Module()
         o, st, p, g, own = self.order, self.state, self.params, self.glob, self.own
 
-        m.submodules.new = new = PipelinedMultiplier(32, 32)
-        m.submodules.old = old = PipelinedMultiplier(32, 32)
+        m.submodules.new = new = PipelinedMultiplier(32, 32, input_registers=False)
+        m.submodules.old = old = PipelinedMultiplier(32, 32, input_registers=False)
+        assert new.latency == PRODUCT_STAGE
         m.d.comb += [new.a.eq(o.price), new.b.eq(o.shares), old.a.eq(own.price),
                      old.b.eq(own.shares)]
 
@@ -98,7 +99,7 @@ class InlineRisk(wiring.Component):
         slack_sell = Signal(signed(42))
         m.d.sync += [slack_buy.eq(_signed(p.max_position) - _signed(load)),
                      slack_sell.eq(_signed(load) - _signed(p.max_position))]
-        # products ready (stage MULTIPLY_LATENCY) → the room and the gross without the old order
+        # products ready (PRODUCT_STAGE) → the room and the gross without the old order
         room = Signal(signed(GROSS_WIDTH + 3))
         gross_base = Signal(GROSS_WIDTH)
         m.d.sync += [room.eq(headroom + Mux(o.kind == OrderKind.REPLACE, old.product, 0)),
@@ -122,26 +123,30 @@ class InlineRisk(wiring.Component):
                 with m.If(early[r]):
                     m.d.comb += reason.eq(r)
         m.d.sync += self.reason.eq(reason)
+        # what a commit moves, registered with the verdict (the commit strobe then enables
+        # the state registers through one gate): a new token and a rate slot, the gross
+        takes_token, moves_gross = Signal(), Signal()
+        m.d.sync += [takes_token.eq((reason == Reason.SENT) & (o.kind != OrderKind.CANCEL)),
+                     moves_gross.eq((reason == Reason.SENT) & o.quoter)]
         busy = Signal(RISK_LATENCY)
         m.d.sync += busy.eq(Cat(self.start, busy[:-1]))
         m.d.comb += [self.done.eq(busy[-1]), self.token.eq(next_token)]
 
         # state moves when the decision has left
-        sent = self.reason == Reason.SENT
         counters = self.counters
         with m.If(self.commit):
             for r, name in REASON_NAMES.items():
                 with m.If(self.reason == r):
                     i = COUNTERS.index(name)
                     m.d.sync += counters[i].eq(counters[i] + 1)
-            with m.If(sent & (o.kind != OrderKind.CANCEL)):
+            with m.If(takes_token):
                 m.d.sync += next_token.eq(next_token + 1)
                 with m.If(new_window):
                     m.d.sync += [window_open.eq(1), window_end.eq(self.ts + g.rate_window_ns),
                                  window_count.eq(1)]
                 with m.Else():
                     m.d.sync += window_count.eq(window_count + 1)
-            with m.If(sent & o.quoter):
+            with m.If(moves_gross):
                 m.d.sync += gross.eq(gross_next)
 
         with m.If(self.clear_trip):

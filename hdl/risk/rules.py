@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from amaranth.hdl import Mux, Value
 
 from ..strategy.layouts import Side
-from ..strategy.multiply import MULTIPLY_LATENCY
+from ..strategy.multiply import multiply_latency
 from .layouts import Reason
 
 __all__ = ["RuleContext", "RULES"]
@@ -85,8 +85,12 @@ RULES = (
 )
 assert [r.value for r, _ in RULES] == list(range(1, len(Reason)))
 
+#: cycles to the risk check's products (price × shares of the order and of the replaced
+#: one): their operands are the checked order's registers, straight into the DSPs
+PRODUCT_STAGE = multiply_latency(input_registers=False)
+
 #: the stage (cycles after the order is presented) at which each rule's inputs are ready:
 #: the notional is a product, the room under the gross limit a sum of a product
 RULE_STAGE = {Reason.KILL: 0, Reason.DISABLED: 0, Reason.MAX_SHARES: 0, Reason.SELF_TRADE: 0,
               Reason.FAT_FINGER: 1, Reason.RATE: 1, Reason.POSITION: 2,
-              Reason.MAX_NOTIONAL: MULTIPLY_LATENCY, Reason.GROSS_NOTIONAL: MULTIPLY_LATENCY + 1}
+              Reason.MAX_NOTIONAL: PRODUCT_STAGE, Reason.GROSS_NOTIONAL: PRODUCT_STAGE + 1}

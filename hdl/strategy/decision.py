@@ -40,18 +40,18 @@ from .taker import TAKER_LATENCY, ImbalanceTaker
 __all__ = ["DecisionPath", "POSITION_SHAPE", "FIRST_ORDER_CYCLES", "NEXT_ORDER_CYCLES",
            "IDLE_RECORD_CYCLES", "UNSUBSCRIBED_RECORD_CYCLES"]
 
-assert QUOTER_LATENCY <= TAKER_LATENCY  # both decide in the same window
+assert QUOTER_LATENCY <= TAKER_LATENCY - 1  # both decide in the same window (DECIDE)
 
 #: a slot's position, signed shares (the ``position`` field of ``SymbolState``)
 POSITION_SHAPE = SymbolState.as_shape()["position"].shape
 
 #: accept cycle of a record → its first order on ``orders`` (``valid`` high), in cycles:
-#: lookup, read, load, taker pipeline, next, risk, emit
-FIRST_ORDER_CYCLES = 4 + (TAKER_LATENCY + 1) + 1 + RISK_LATENCY
+#: lookup, read, fetch, load (the products start), decide, next, risk, emit
+FIRST_ORDER_CYCLES = 5 + TAKER_LATENCY + 1 + RISK_LATENCY
 #: one order's hand-off → the next order of the same record
 NEXT_ORDER_CYCLES = 1 + RISK_LATENCY + 1
 #: a record of a subscribed symbol that causes no order: accept → ready again
-IDLE_RECORD_CYCLES = 4 + (TAKER_LATENCY + 1) + 2
+IDLE_RECORD_CYCLES = 5 + TAKER_LATENCY + 2
 #: a record of a locate no slot holds: accept → ready again
 UNSUBSCRIBED_RECORD_CYCLES = 3
 
@@ -165,14 +165,14 @@ class DecisionPath(wiring.Component):
         cur = Signal(Intent)
         stamp_tob, stamp_strategy = Signal(TIMESTAMP_WIDTH), Signal(TIMESTAMP_WIDTH)
         # a block RAM output is slow (4.3 ns clock to out on ECP5): every row goes straight
-        # into a register, ``sp``/``rp`` in LOAD and the state row into ``row`` every cycle.
-        # ``slot`` holds while a record is decided and the state table is written only after,
-        # so ``row`` holds the slot's state from LOAD on: the taker and the quoter read it,
-        # and ``st`` (the state the risk check reads and the decision moves) loads from it
+        # into a register of its own, every cycle (``sp_row``, ``rp_row``, ``row``; FETCH),
+        # and from there into the working registers (LOAD). ``slot`` holds while a record is
+        # decided, so the rows hold from FETCH on, unless the host rewrites them: the taker's
+        # products sample ``sp_row`` once, in LOAD, with the working registers
         m.d.comb += [sr.addr.eq(slot), rr.addr.eq(slot), str_.addr.eq(slot),
                      stw.addr.eq(slot), stw.data.eq(st)]
-        row = Signal(SymbolState)
-        m.d.sync += row.eq(str_.data)
+        sp_row, rp_row, row = Signal(StrategyParams), Signal(RiskParams), Signal(SymbolState)
+        m.d.sync += [sp_row.eq(sr.data), rp_row.eq(rr.data), row.eq(str_.data)]
 
         # ---------------------------------------------------------------- blocks
         m.submodules.risk = risk = InlineRisk()
@@ -180,9 +180,10 @@ class DecisionPath(wiring.Component):
         m.submodules.quoter = quoter = Quoter()
         m.d.comb += [
             taker.tob.eq(t), taker.params.eq(sp), taker.total.eq(total),
-            taker.fired.eq(row.fired), taker.last_trigger_ts.eq(row.last_trigger_ts),
-            quoter.tob.eq(t), quoter.params.eq(sp), quoter.buy.eq(row.buy),
-            quoter.sell.eq(row.sell), quoter.kill.eq(self.glob.kill | risk.tripped),
+            taker.operands.eq(sp_row),
+            taker.fired.eq(st.fired), taker.last_trigger_ts.eq(st.last_trigger_ts),
+            quoter.tob.eq(t), quoter.params.eq(sp), quoter.buy.eq(st.buy),
+            quoter.sell.eq(st.sell), quoter.kill.eq(self.glob.kill | risk.tripped),
             risk.order.eq(cur), risk.params.eq(risk_params), risk.state.eq(st),
             risk.glob.eq(self.glob),
             risk.mid.eq(mid), risk.ts.eq(t.ts), risk.gap.eq(self.gap),
@@ -213,7 +214,7 @@ class DecisionPath(wiring.Component):
 
         # ---------------------------------------------------------------- sequencer
         wait = Signal(range(max(TAKER_LATENCY, RISK_LATENCY) + 1))
-        # ``st`` takes ``row`` in the cycle after LOAD, EXEC_LOAD and POSITION_LOAD, told by a
+        # ``st`` takes ``row`` in the cycle after FETCH, EXEC_LOAD and POSITION_LOAD, told by a
         # register (its ~280 flip-flops' select then starts from one flip-flop); the states
         # below override single fields after it
         st_load = Signal()
@@ -270,17 +271,20 @@ class DecisionPath(wiring.Component):
                 m.d.sync += [slot.eq(match_slot), hit.eq(match_hit)]
                 m.next = "READ"
             with m.State("READ"):
-                m.next = "LOAD"
+                m.d.sync += total.eq(t.bid_qty + t.ask_qty)
+                m.next = "FETCH"
                 with m.If(~hit):
                     m.next = "IDLE"
-            with m.State("LOAD"):  # the rows arrive
-                m.d.sync += [sp.eq(sr.data), rp.eq(rr.data), st_load.eq(1),
-                             total.eq(t.bid_qty + t.ask_qty),
-                             mid.eq((t.bid_px + t.ask_px) >> 1), wait.eq(TAKER_LATENCY)]
+            with m.State("FETCH"):  # the rows arrive (registered in ``*_row``)
+                m.d.sync += st_load.eq(1)
+                m.next = "LOAD"
+            with m.State("LOAD"):  # st takes ``row`` (``st_load``); the products start
+                m.d.sync += [sp.eq(sp_row), rp.eq(rp_row),
+                             mid.eq((t.bid_px + t.ask_px) >> 1), wait.eq(TAKER_LATENCY - 1)]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += wait.eq(wait - 1)
-                with m.If(wait == TAKER_LATENCY):
+                with m.If(wait == TAKER_LATENCY - 1):
                     m.d.sync += risk_params.eq(rp)
                 with m.If(wait == 0):
                     m.d.sync += [intents[0].eq(taker.intent), intents[1].eq(quoter.buy_intent),

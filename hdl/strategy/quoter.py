@@ -18,10 +18,10 @@ from .taker import both_sides
 __all__ = ["Quoter", "QUOTER_LATENCY"]
 
 
-#: cycles from stable inputs to valid intents, one carry chain per cycle: copies of the
-#: block-RAM-fed inputs; the targets and the spread limit; whether to quote and both
-#: distances to the resting order; the requote compares
-QUOTER_LATENCY = 4
+#: cycles from stable inputs to valid intents, one carry chain per cycle: the targets and
+#: the spread limit; whether to quote and both distances to the resting order; the requote
+#: compares
+QUOTER_LATENCY = 3
 
 
 class Quoter(wiring.Component):
@@ -41,12 +41,8 @@ class Quoter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        t = self.tob
-        # cycle 1: copies of the inputs that come straight from block RAM (parameters, quotes)
-        p = Signal(StrategyParams)
-        buy, sell = Signal(QuoteState), Signal(QuoteState)
-        m.d.sync += [p.eq(self.params), buy.eq(self.buy), sell.eq(self.sell)]
-        # cycle 2: the spread limit (``spread_ok`` as a sum, then a compare) and the targets
+        t, p, buy, sell = self.tob, self.params, self.buy, self.sell
+        # cycle 1: the spread limit (``spread_ok`` as a sum, then a compare) and the targets
         spread_limit = Signal(33)
         both = Signal()
         m.d.sync += [spread_limit.eq(t.bid_px + p.quoter_max_spread), both.eq(both_sides(t))]
@@ -62,21 +58,21 @@ class Quoter(wiring.Component):
             target = Signal(32, name=f"target_{name}")
             in_range_r = Signal(name=f"in_range_{name}")
             m.d.sync += [target.eq(target_value), in_range_r.eq(in_range)]
-            # cycle 3: quote or not; the resting order's distance both ways (signed)
+            # cycle 2: quote or not; the resting order's distance both ways (signed)
             has_target = Signal(name=f"has_target_{name}")
             up = Signal(signed(33), name=f"up_{name}")
             down = Signal(signed(33), name=f"down_{name}")
             m.d.sync += [has_target.eq(quoting & in_range_r),
                          up.eq(target - q.price), down.eq(q.price - target)]
-            # cycle 4: moved by at least ``requote`` (the non-negative distance is abs)
+            # cycle 3: moved by at least ``requote`` (the non-negative distance is abs)
             moved = Signal(name=f"moved_{name}")
-            has_target_4 = Signal(name=f"has_target_{name}_4")
+            has_target_3 = Signal(name=f"has_target_{name}_3")
             m.d.sync += [moved.eq(Mux(up[32], down[:32] >= p.requote, up[:32] >= p.requote)),
-                         has_target_4.eq(has_target)]
+                         has_target_3.eq(has_target)]
             m.d.comb += [i.side.eq(side), i.tif.eq(Tif.DAY), i.quoter.eq(1),
                          i.shares.eq(p.quoter_size), i.price.eq(target)]
             with m.If(p.quoter_enabled):
-                with m.If(~has_target_4):
+                with m.If(~has_target_3):
                     m.d.comb += [i.valid.eq(q.live), i.kind.eq(OrderKind.CANCEL),
                                  i.price.eq(q.price), i.shares.eq(0)]
                 with m.Elif(~q.live):

@@ -16,9 +16,10 @@ from .multiply import MULTIPLY_LATENCY, PipelinedMultiplier
 
 __all__ = ["ImbalanceTaker", "TAKER_LATENCY", "both_sides", "spread_ok"]
 
-#: cycles from stable inputs to a valid ``intent``: the products, then their compares
+#: cycles from the products' operand sample (``operands``) to a valid ``intent``: the
+#: products, then their compares; the other inputs are presented a cycle after the sample
 TAKER_LATENCY = MULTIPLY_LATENCY + 1
-assert TAKER_LATENCY >= 3  # the arming: input copies, sums, compares
+assert TAKER_LATENCY - 1 >= 2  # the arming: sums, then compares
 
 
 def both_sides(tob):
@@ -34,19 +35,21 @@ def spread_ok(tob, max_spread):
 class ImbalanceTaker(wiring.Component):
     """The taker's decision for the record on ``tob``.
 
-    Inputs must stay stable for :data:`TAKER_LATENCY` cycles; ``intent`` is
-    then valid (``intent.valid`` low: no order). ``fired``/``last_trigger_ts``
-    are the slot's cooldown state. The parameters and the cooldown state come
-    from registers loaded straight from block RAM, so the first cycle only
-    copies them (and the multiplier operands); the arming sums follow in the
-    second cycle and their compares in the third. The three products are
-    pipelined (:class:`PipelinedMultiplier`) and their 72-bit compares
-    registered in a cycle of their own; ``total`` must be the registered
-    ``bid_qty + ask_qty``.
+    The three products (:class:`PipelinedMultiplier`, their 72-bit compares
+    registered in a cycle of their own) start a cycle ahead of the rest:
+    their operand registers sample ``tob``, ``total`` (the registered
+    ``bid_qty + ask_qty``) and the ``den``/``num`` of ``operands`` (the
+    slot's row as it arrives from block RAM) in cycle 0, while the working
+    registers load. From cycle 1 the other inputs (``params``, ``fired``/
+    ``last_trigger_ts``: the slot's cooldown state) must stay stable;
+    ``intent`` is valid :data:`TAKER_LATENCY` cycles after the sample
+    (``intent.valid`` low: no order). The arming sums take cycle 1, their
+    compares cycle 2 (one carry chain per cycle).
     """
 
     tob: In(TopOfBook)
     params: In(StrategyParams)
+    operands: In(StrategyParams)
     total: In(57)
     fired: In(1)
     last_trigger_ts: In(48)
@@ -54,27 +57,23 @@ class ImbalanceTaker(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        t = self.tob
-        # cycle 1: copies of the block-RAM-fed inputs
-        p, fired, last_trigger_ts = Signal(StrategyParams), Signal(), Signal(48)
-        m.d.sync += [p.eq(self.params), fired.eq(self.fired),
-                     last_trigger_ts.eq(self.last_trigger_ts)]
+        t, p = self.tob, self.params
         m.submodules.bid_den = bid_den = PipelinedMultiplier(56, 16)
         m.submodules.ask_den = ask_den = PipelinedMultiplier(56, 16)
         m.submodules.num_total = num_total = PipelinedMultiplier(57, 16)
-        # the multipliers copy their operands themselves
-        m.d.comb += [bid_den.a.eq(t.bid_qty), bid_den.b.eq(self.params.den),
-                     ask_den.a.eq(t.ask_qty), ask_den.b.eq(self.params.den),
-                     num_total.a.eq(self.total), num_total.b.eq(self.params.num)]
-        # while the products are computed: the sums in the second cycle, the compares in the
-        # third (one carry chain per cycle)
+        # the multipliers register their operands themselves (cycle 0)
+        q = self.operands
+        m.d.comb += [bid_den.a.eq(t.bid_qty), bid_den.b.eq(q.den),
+                     ask_den.a.eq(t.ask_qty), ask_den.b.eq(q.den),
+                     num_total.a.eq(self.total), num_total.b.eq(q.num)]
+        # while the products are computed: the sums in cycle 1, the compares in cycle 2
         cooldown_end = Signal(49)
         spread_limit = Signal(33)
-        m.d.sync += [cooldown_end.eq(last_trigger_ts + p.cooldown_ns),
+        m.d.sync += [cooldown_end.eq(self.last_trigger_ts + p.cooldown_ns),
                      spread_limit.eq(t.bid_px + p.taker_max_spread)]
         armed = Signal()
         m.d.sync += armed.eq(p.taker_enabled & both_sides(t) & (t.ask_px <= spread_limit)
-                             & (~fired | (t.ts >= cooldown_end)))
+                             & (~self.fired | (t.ts >= cooldown_end)))
         buy, sell = Signal(), Signal()
         m.d.sync += [buy.eq(bid_den.product > num_total.product),
                      sell.eq(ask_den.product > num_total.product)]
