@@ -13,6 +13,10 @@ Three measurements, each printed with its baseline from the same process:
 3. simulation speed: records per wall-clock second of the Verilator run
    against the Python reference models on the same frames.
 
+Flows 2 run twice, store-and-forward (the baseline) and cut-through
+(``FeedPath(cut_through=True)``): latency from a message's last byte on
+XGMII to its record, min/median/max, and the ratio of the medians.
+
     .venv/bin/python bench/bench_feed.py [--messages N]
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 
 from tick2trade.proto.itch import LENGTHS
@@ -79,7 +84,7 @@ def wire_cycles(frames: list[bytes]) -> float:
 
 
 def message_latency(frames: list[bytes], beats) -> tuple[int, float, int]:
-    """(min, mean, max) cycles from a message's last byte on XGMII to its record out.
+    """(min, median, max) cycles from a message's last byte on XGMII to its record out.
 
     The record's ``hw_ts`` is the cycle of the frame's start; the message's
     last byte follows the preamble, the headers and its block on the wire.
@@ -100,10 +105,10 @@ def message_latency(frames: list[bytes], beats) -> tuple[int, float, int]:
     for cycle, value in beats:
         rec = record_from_bits(value)
         waits.append(cycle - rec.hw_ts - (PREAMBLE + block_end[rec.seq] + BEAT - 1) // BEAT)
-    return min(waits), sum(waits) / len(waits), max(waits)
+    return min(waits), statistics.median(waits), max(waits)
 
 
-def whole_path(name: str, messages: list[bytes]) -> dict:
+def whole_path(name: str, messages: list[bytes], *, cut_through: bool = False) -> dict:
     from tick2trade.sim.feed_engine import pack_frames, replay_config
     from tick2trade.sim.feed_top import FeedPathTop
     from tick2trade.sim.model.feed.path import FeedPathModel
@@ -113,9 +118,10 @@ def whole_path(name: str, messages: list[bytes]) -> dict:
     frames = pack_frames(messages)
     wires = [with_fcs(f) for f in frames]
     config = replay_config(frames)
-    result = run_harness(FeedPathTop(config), wires, ipg=IFG, lane4=True, tail=4096)
+    result = run_harness(FeedPathTop(config, cut_through=cut_through), wires, ipg=IFG,
+                         lane4=True, tail=4096)
     started = time.perf_counter()
-    model = FeedPathModel(config)
+    model = FeedPathModel(config, cut_through=cut_through)
     model_records = model.run(wires)
     model_seconds = time.perf_counter() - started
     cycles = [c for c, _ in result.beats]
@@ -151,21 +157,26 @@ def main() -> None:
     flows = [("D x full packets", messages_of("D", args.messages, rng)),
              ("generated mix", [m for _, m in FlowGenerator(FlowConfig(args.messages, 100, 7))])]
     for name, messages in flows:
-        r = whole_path(name, messages)
-        drop = r["messages"] - r["records"] if name.startswith("D") else "n/a"
-        print(f"   {name}: {r['messages']:,} messages in {r['frames']:,} frames -> "
-              f"{r['records']:,} records (model {r['model_records']:,}; dropped {drop}, "
-              f"overflowed packets {r['overflowed']})")
-        ratio = r["cycles_per_message"] / r["wire_per_message"]
-        print(f"      {r['cycles_per_message']:.3f} cycles/message vs wire "
-              f"{r['wire_per_message']:.3f} (ratio {ratio:.3f}); "
-              f"{1e3 / (r['cycles_per_message'] * 6.4):.1f} M msg/s at 6.4 ns/cycle")
-        low, mean, high = r["latency"]
-        print(f"      last byte of a message on XGMII -> its record: min {low}, mean {mean:.1f}, "
-              f"max {high} cycles (store-and-forward: the packet's end gates its messages)")
-        print(f"   3. simulation speed: Verilator {r['rtl_rate']:,.0f} records/s vs Python "
-              f"models {r['model_rate']:,.0f} records/s (ratio "
-              f"{r['rtl_rate'] / r['model_rate']:.1f}x); build {r['build_seconds']:.0f} s")
+        medians = {}
+        for mode, cut_through in (("store-and-forward", False), ("cut-through", True)):
+            r = whole_path(name, messages, cut_through=cut_through)
+            drop = r["messages"] - r["records"] if name.startswith("D") else "n/a"
+            print(f"   {name}, {mode}: {r['messages']:,} messages in {r['frames']:,} frames -> "
+                  f"{r['records']:,} records (model {r['model_records']:,}; dropped {drop}, "
+                  f"overflowed packets {r['overflowed']})")
+            ratio = r["cycles_per_message"] / r["wire_per_message"]
+            print(f"      {r['cycles_per_message']:.3f} cycles/message vs wire "
+                  f"{r['wire_per_message']:.3f} (ratio {ratio:.3f}); "
+                  f"{1e3 / (r['cycles_per_message'] * 6.4):.1f} M msg/s at 6.4 ns/cycle")
+            low, median, high = r["latency"]
+            medians[mode] = median
+            print(f"      last byte of a message on XGMII -> its record: min {low}, median "
+                  f"{median:.0f}, max {high} cycles")
+            print(f"   3. simulation speed: Verilator {r['rtl_rate']:,.0f} records/s vs Python "
+                  f"models {r['model_rate']:,.0f} records/s (ratio "
+                  f"{r['rtl_rate'] / r['model_rate']:.1f}x); build {r['build_seconds']:.0f} s")
+        print(f"   {name}: median latency cut-through / store-and-forward = "
+              f"{medians['cut-through'] / medians['store-and-forward']:.3f}")
 
 
 if __name__ == "__main__":
