@@ -239,8 +239,9 @@ class ItchDecoder(wiring.Component):
 
         ends = in_msg & end_now
         in_window = in_msg & (slot < _WINDOW_WORDS)
-        current = [Mux(in_window & (slot == j), beat.data, window[j])
-                   for j in range(_WINDOW_WORDS)]
+        # the message as it would be if it ended here (only used when it does: no "in a
+        # message" or "first beat" term on this wide path)
+        current = [Mux(slot == j, beat.data, window[j]) for j in range(_WINDOW_WORDS)]
         flat = Cat(*current)
         aligned = Signal(8 * _KEEP_BYTES)
         with m.Switch(ds_lane):
