@@ -19,7 +19,8 @@ when the slot's bid, ask or exactness changed.
   new reference); a record with two or three operations (duplicate add,
   replace) holds the input while they are emitted;
 * *level pipeline* (:class:`~.levels.PriceLevels`): one operation per
-  cycle, a quote costs one cycle more;
+  cycle; a quote that must read its best level holds the operation behind
+  it for one cycle;
 * *publish stage*: merges a quoted side into the slot's published top
   (the other side is unchanged: every change of a side is followed by its
   quote within the same record), and writes the top into the output queue
@@ -32,9 +33,9 @@ pipeline forwards its own read-modify-writes (see its docstring); the
 publish stage reads and writes the published tops in one cycle. Operations
 of one record are ordered so that each (slot, side) sees them in the
 model's order and the slots publish in the order the model touches them.
-Nothing stalls inside the pipeline: an operation enters the level pipeline
-only when the output queue has room for every top it may produce, so
-back-pressure on ``o`` holds the input, never a half-applied record.
+Back-pressure never stalls a half-applied record: an operation enters the
+level pipeline only when the output queue has room for every top it may
+produce, so a full output queue holds the operation queue and the input.
 
 **Control plane.** ``sub_we`` writes ``sub_locate``/``sub_valid`` into slot
 ``sub_slot`` (subscriptions change only between flows, with the book
