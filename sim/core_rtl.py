@@ -8,7 +8,11 @@ under its C++ Verilator harness (:mod:`.verilator.core`). The configuration
 is written the way a host does it, as control datagrams (``proto/control``):
 subscriptions, symbol names, strategy and risk rows and the risk globals,
 from the same config → rows code as the model (:func:`~.model.decision_config.tables`).
-The risk, book and encoder counters are read back the same way at the end.
+The harness subscribes to every event type before the feed starts; the
+EVENTS datagrams the core sends on XGMII TX (orders sent with their stage
+stamps, rejects with their reason, gaps, and the risk counters snapshot it
+is asked for once the core is quiet) are kept in :attr:`CoreReplay.events`.
+The risk, book and event counters are read back the same way at the end.
 
 Frames go back to back at line rate; the gateware book is slower than line
 rate on busy flows, so when the receive path had to drop packets (its
@@ -95,6 +99,15 @@ class CoreReplay:
     pace: int = 0
     #: packets the receive path dropped at line rate before the run was paced
     overflowed: int = 0
+    #: EVENTS datagrams the core sent to the harness: (now of the frame's /S/ on XGMII TX,
+    #: datagram), in wire order
+    events: list[tuple[int, bytes]] = field(default_factory=list)
+    #: registers ``events.sent`` and ``events.dropped`` read back at the end
+    event_counters: dict = field(default_factory=dict)
+    #: per decision: the report's stage stamps (``trigger_hw_ts``, ``stamp_tob``,
+    #: ``stamp_strategy``, ``stamp_risk``), ``stamp_encoder`` (0 for a reject), the order
+    #: ``number`` and the cycle ``now`` the report came out
+    stamps: list[dict] = field(default_factory=list)
 
 
 def _row_bytes(regmap: RegisterMap, name: str, **fields) -> bytes:
@@ -140,11 +153,12 @@ def config_datagrams(regmap: RegisterMap, config: DecisionConfig, locates: list[
 
 #: (block, counter registers) read back after a run, each run contiguous in the map
 COUNTER_READS = (("risk", tuple(f"count_{n}" for n in RISK_COUNTERS)),
-                 ("book", tuple(f"count_{n}" for n in BOOK_COUNTERS)))
+                 ("book", tuple(f"count_{n}" for n in BOOK_COUNTERS)),
+                 ("events", ("sent", "dropped")))
 
 
 def readback_datagrams(regmap: RegisterMap) -> list[bytes]:
-    """READ requests of the risk and book counters (one per block)."""
+    """READ requests of the risk, book and event counters (one per block)."""
     out = []
     for tag, (block, names) in enumerate(COUNTER_READS, 0x100):
         first = regmap.register(f"{block}.{names[0]}").addr
@@ -287,16 +301,17 @@ class _Entries:
 def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: list[int],
              names: dict[int, str], book_params: BookParams | None = None, *,
              extra_idle: int = 0, ready_percent: int = 100, seed: int = 1,
-             pace: int | None = None) -> CoreReplay:
+             pace: int | None = None, subscribe: int | None = None) -> CoreReplay:
     """``frames`` (Ethernet, no FCS) through a core configured for ``locates``.
 
     ``pace`` 0: frames back to back at line rate (``extra_idle`` adds random idle);
     ``pace`` > 0: one packet in flight (see :func:`~.verilator.core.run_core_harness`);
     ``None``: line rate, run again paced by :data:`PACE` if the receive path overflowed
     (the book is slower than line rate: packets would be lost where the model loses none).
+    ``subscribe``: the SUBSCRIBE mask the harness sends before the feed (None: every type).
     """
     from .toolchain import ensure_verilator
-    from .verilator.core import run_core_harness
+    from .verilator.core import ALL_EVENTS, run_core_harness
 
     ensure_verilator()
     book_params = book_params or BookParams()
@@ -308,7 +323,8 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     def simulate(pace_cycles):
         return run_core_harness(net_config, book_params, setup, wires, after,
                                 kind=c.DeviceKind.COSIM, extra_idle=extra_idle,
-                                ready_percent=ready_percent, seed=seed, pace=pace_cycles)
+                                ready_percent=ready_percent, seed=seed, pace=pace_cycles,
+                                subscribe=ALL_EVENTS if subscribe is None else subscribe)
 
     run = simulate(pace or 0)
     overflowed = sum(run.counters.get(name, 0) for name in OVERFLOW_COUNTERS)
@@ -323,6 +339,8 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     for (block, names_read), reply in zip(COUNTER_READS, replies[len(setup):], strict=True):
         counters[block] = dict(zip((n.removeprefix("count_") for n in names_read), reply.words,
                                    strict=True))
+    if run.subscribe_reply is not None:
+        _check_replies([run.subscribe_reply], 1)
 
     template = OuchTemplate()
     if template.version != "5.0":
@@ -330,10 +348,15 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
     packets = _packets(run.beats)
     wire = _Wire(frames, run.starts)
     entries = _Entries(run.records)
-    decisions, cycles, t2t, stages = [], [], [], []
+    decisions, cycles, t2t, stages, stamps = [], [], [], [], []
     sent = iter(packets)
     for now, report in run.reports:
         request = report["request"]
+        stamps.append({name: request[name] for name in ("trigger_hw_ts", "stamp_tob",
+                                                        "stamp_strategy", "stamp_risk")})
+        sent_now = request["reason"] == Reason.SENT.value
+        stamps[-1].update(stamp_encoder=report["stamp_encoder"] if sent_now else 0,
+                          number=report["number"], now=now)
         fields = None
         if request["reason"] == Reason.SENT.value:
             first, packet = next(sent, (None, b""))
@@ -365,4 +388,5 @@ def run_core(frames: list[bytes], net_config, config: DecisionConfig, locates: l
                       stages, packets=[p for _, p in packets], sim_cycles=run.cycles,
                       wall_seconds=run.wall_seconds, build_seconds=run.build_seconds,
                       stamp_offsets=wire.offsets, pace=pace or 0,
-                      overflowed=overflowed)
+                      overflowed=overflowed, events=run.events,
+                      event_counters=counters["events"], stamps=stamps)
