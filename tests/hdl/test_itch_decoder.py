@@ -174,7 +174,7 @@ def test_real_captures_match_proto(captures_dir):
 def test_itch_decoder_ecp5_fmax():
     """ECP5-85 speed 8, out of context (the recipe of ``test_net_synth``): 156.25 MHz target.
 
-    Measured 2026-11-27 at 155.8-159.7 MHz over placement seeds 1-3 (docs/performance.md, "Feed
+    Measured 2026-11-27 at 158.2-173.3 MHz over placement seeds 1-3 (docs/performance.md, "Feed
     path"); the floor catches a timing regression.
     """
     from test_net_synth import synthesize
