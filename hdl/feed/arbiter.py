@@ -27,6 +27,20 @@ packet's first sequence number and how many leading blocks are old
   cycles of waiting; the expected number then jumps to the lowest waiting
   sequence number.
 
+Cut-through (``cut_through=True``, with cut-through ingresses): the
+decision is the same, taken on the header while the packet still arrives;
+the packet streams until its ``last`` beat or its ingress's ``abort``. An
+abort (the packet died after ``done`` of its blocks went out, see
+:class:`~.moldudp64.MoldIngress`) is counted ``cut_short`` and sets the
+expected number to ``seq + max(done, skip)``, so it covers only messages
+actually delivered: the rest are taken from the other line's copy if it
+comes (an overlap, first copy wins: while one line's packet streams, the
+other line's copy waits and is then a duplicate or the remainder), or
+become a gap event (first, count) by the rules above when the next packet
+or heartbeat is ahead — never a silent hole. Unsequenced packets leave the
+expected number alone. The model's outcome is the gateware's when the
+line that carries a packet first is the one whose copy is taken.
+
 Configuration inputs: ``seq_check``, ``b_enable`` (two-line build only),
 ``timeout``. Status and counters are outputs for the CSR bank.
 """

@@ -32,6 +32,32 @@ streams.
 Blocks shorter than ``min_message_len`` bytes (default: the shortest ITCH
 5.0 message, ITCH 5.0 §2) are rejected, which also guarantees at most one
 block boundary per 8-byte beat, so the walk runs at one beat per cycle.
+
+Cut-through (``cut_through=True``; the model is
+:class:`tick2trade.sim.model.feed.moldudp64.MoldIngressModel` with the same
+flag). A data packet is offered on ``o.info`` as soon as its header beat
+(beat 2, MoldUDP64 §2.1) is in and not bad; a taken packet's beats stream
+out as they are written (the read side follows the write side, two cycles
+behind), so the decoder emits each record once its message's last byte is
+in. Heartbeats and end-of-session packets are offered at their end, whole,
+and store no beats (they are never taken). A packet dies at the first bad
+beat: the one completing the length of a block shorter than
+``min_message_len`` or of a block beyond the header's count, or a last
+beat with ``error`` or failing the checks above; a packet cut off by the
+next one's first beat dies after all its beats. Dying before it was
+offered, it vanishes as in store-and-forward. Dying after:
+
+* the beats before the bad one stay and stream out (records already
+  emitted stay); the bad beat and the rest of the packet are dropped;
+* a taken packet ends with one ``o.abort`` transfer instead of a ``last``
+  beat, carrying ``done``: the leading blocks whole in the beats that went
+  out. The decoder never sees the packet's end; the next ``first`` beat
+  restarts it, so the partial block makes no record and no count;
+* it is counted under its reason (``errored``/``malformed``/
+  ``overflowed``, as in store-and-forward) and in ``late_errors``.
+
+The reason counters are those of store-and-forward on the same input;
+``late_errors`` is always 0 there.
 """
 
 from types import SimpleNamespace
