@@ -12,7 +12,7 @@ SESSION = b"HANDMADE01"
 
 
 def add_order(n: int) -> bytes:
-    """An ITCH 5.0 Add Order (type A, 36 bytes, ITCH 5.0 §1.3.1 lengths) numbered ``n``."""
+    """An ITCH 5.0 Add Order (type A, 36 bytes, ITCH 5.0 §3.11) numbered ``n``."""
     return b"A" + n.to_bytes(2, "big") + bytes(15) + b"B" + bytes(11) + n.to_bytes(4, "big") \
         + bytes(2)
 
