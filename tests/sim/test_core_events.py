@@ -180,6 +180,12 @@ def test_the_mask_takes_only_its_types_numbered_from_zero(tmp_path, config):
     assert [c.decode(raw)[1].seq for _, raw in rtl.events] == [0, 1]
 
 
+def test_an_empty_mask_takes_nothing(tmp_path, config):
+    rtl = _run(_flow(tmp_path, drop=5), config, subscribe=0)
+    assert rtl.decisions and rtl.events == []
+    assert rtl.event_counters == {"sent": 0, "dropped": 0}
+
+
 @pytest.mark.parametrize("path", itch_pcaps(), ids=lambda p: p.name)
 def test_real_captures_events_equal_the_model_device(path):
     config = parse_decision_config(tomllib.loads("[quoter]\nenabled = 1\n"))
