@@ -31,8 +31,9 @@ Latency, per order, in cycles of the core clock (``now``):
   order's first OUCH payload byte (a reject: its consumption);
 * ``t2t_cycles``: the last byte of the triggering ITCH message on XGMII RX
   → the first OUCH payload byte out of the encoder. DESIGN.md measures to
-  the first byte of the order frame on XGMII TX: the MAC/IP/TCP transmit
-  path is not in the core yet, so its cycles are not counted;
+  the first byte of the order frame on XGMII TX: the orders' MAC/IP/TCP
+  transmit path is not in the core yet (its ``xgmii_tx`` carries only
+  control replies and events), so its cycles are not counted;
 * :attr:`CoreReplay.stages`: that span split at the stamps — feed (last
   ITCH byte → record into the book), book (→ top of book into the decision
   path), strategy, risk, encoder (→ first byte).
