@@ -91,6 +91,14 @@ class TradingCore(wiring.Component):
     snapshot_period :
         Cycles between automatic COUNTERS events (the risk counters; 0: only on
         ``snapshot``).
+    cut_through :
+        The MoldUDP64 ingress streams a packet's messages while it arrives
+        (``hdl/feed/moldudp64.py``; a bad tail is counted after the fact, as
+        DESIGN.md's cut-through rule says); ``False``: whole packets first.
+    event_depth :
+        Order events the packer queues while the link sends earlier ones (an
+        order event takes about 20 cycles on the wire; a full queue drops and
+        counts, never stalls the decision path).
 
     Ports
     -----
@@ -126,7 +134,8 @@ class TradingCore(wiring.Component):
                  seq_check: bool = True, kind: control.DeviceKind = control.DeviceKind.HARDWARE,
                  build_hash: int = 0, control_mac: int = CONTROL_MAC,
                  control_ip: int = CONTROL_IP, control_port: int = CONTROL_PORT,
-                 snapshot_period: int = 0):
+                 snapshot_period: int = 0, cut_through: bool = True,
+                 event_depth: int = 32):
         self.net_config = net_config
         self.book_params = book_params or BookParams()
         if self.book_params.symbols > MAX_SYMBOLS:
@@ -135,6 +144,7 @@ class TradingCore(wiring.Component):
         self.regmap = device_map(kind, build_hash)
         self.control_addresses = (control_mac, control_ip, control_port)
         self.snapshot_period = snapshot_period
+        self.cut_through, self.event_depth = cut_through, event_depth
         super().__init__({
             "xgmii": In(XgmiiSignature()),
             "xgmii_tx": Out(XgmiiSignature()),
@@ -156,7 +166,8 @@ class TradingCore(wiring.Component):
     def _feed(self, m, clock) -> FeedPath:
         cfg = self.net_config
         groups, ports = max(1, len(cfg.groups)), max(1, len(cfg.ports))
-        m.submodules.feed = feed = FeedPath(lines=1, groups=groups, ports=ports)
+        m.submodules.feed = feed = FeedPath(lines=1, groups=groups, ports=ports,
+                                              cut_through=self.cut_through)
         m.d.comb += [
             feed.timestamp.eq(clock),
             feed.seq_check.eq(self.seq_check),
@@ -239,7 +250,8 @@ class TradingCore(wiring.Component):
         m.submodules.control_rx = mac_rx = XgmiiRx()
         m.submodules.control_link = link = ControlLink()
         m.submodules.events = packer = EventPacker(line=0, counters=len(RISK_COUNTERS),
-                                                   counters_addr=first_counter)
+                                                   counters_addr=first_counter,
+                                                   order_depth=self.event_depth)
         m.submodules.control_tx = mac_tx = XgmiiTx()
         m.d.comb += [mac_rx.xgmii.data.eq(self.xgmii.data), mac_rx.xgmii.ctrl.eq(self.xgmii.ctrl),
                      mac_rx.timestamp.eq(now)]

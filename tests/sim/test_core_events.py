@@ -9,7 +9,8 @@ cannot know, so they are taken from the core's reports and checked for
 order and consistency with ``cycles``), MoldUDP64 gaps (MoldUDP64 §4, the
 stamp likewise), and the risk counters snapshot the harness asks for once
 the core is quiet. Events the packer drops on a burst must show as
-sequence holes equal to ``events.dropped``.
+sequence holes equal to ``events.dropped`` (none on these flows: the core
+queues 32 order events).
 """
 
 from __future__ import annotations
@@ -162,9 +163,10 @@ def test_order_gap_and_counter_events_equal_the_model_device(tmp_path, config, t
     assert expected[c.EventType.ORDER_SENT] and expected[c.EventType.ORDER_REJECTED]
     assert len(expected[c.EventType.GAP]) == 1
     _check_stamps(rtl)
-    # orders decided 7 cycles apart outrun the 4-deep order queue (an event is ~20 cycles
-    # on the wire): the drops are counted and show as holes in the numbering
-    assert _match(rtl, expected) == rtl.event_counters["dropped"] > 0
+    # orders decided 7 cycles apart outrun the wire (an event is ~20 cycles on it): the
+    # core's 32-deep order queue takes the flow's bursts, so nothing is dropped (the drop
+    # and its sequence hole are tested on the packer, tests/hdl/test_event_packer.py)
+    assert _match(rtl, expected) == rtl.event_counters["dropped"] == 0
     kinds = {c.decode(raw)[1].events[0].type for _, raw in rtl.events}
     assert kinds == set(c.EventType)
 
