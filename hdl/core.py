@@ -95,6 +95,11 @@ class TradingCore(wiring.Component):
         The MoldUDP64 ingress streams a packet's messages while it arrives
         (``hdl/feed/moldudp64.py``; a bad tail is counted after the fact, as
         DESIGN.md's cut-through rule says); ``False``: whole packets first.
+    feed_depth :
+        Beats (8 bytes) of the MoldUDP64 ingress buffer: the bursts the feed
+        can hold while the book and decision path catch up (2048: 16 KiB,
+        eleven full 1472-byte packets); a full buffer drops whole packets
+        and counts them (``overflowed``), and the sequencer reports the gap.
     event_depth :
         Order events the packer queues while the link sends earlier ones (an
         order event takes about 20 cycles on the wire; a full queue drops and
@@ -135,7 +140,7 @@ class TradingCore(wiring.Component):
                  build_hash: int = 0, control_mac: int = CONTROL_MAC,
                  control_ip: int = CONTROL_IP, control_port: int = CONTROL_PORT,
                  snapshot_period: int = 0, cut_through: bool = True,
-                 event_depth: int = 32):
+                 feed_depth: int = 2048, event_depth: int = 32):
         self.net_config = net_config
         self.book_params = book_params or BookParams()
         if self.book_params.symbols > MAX_SYMBOLS:
@@ -144,7 +149,7 @@ class TradingCore(wiring.Component):
         self.regmap = device_map(kind, build_hash)
         self.control_addresses = (control_mac, control_ip, control_port)
         self.snapshot_period = snapshot_period
-        self.cut_through, self.event_depth = cut_through, event_depth
+        self.cut_through, self.feed_depth, self.event_depth = cut_through, feed_depth, event_depth
         super().__init__({
             "xgmii": In(XgmiiSignature()),
             "xgmii_tx": Out(XgmiiSignature()),
@@ -167,7 +172,8 @@ class TradingCore(wiring.Component):
         cfg = self.net_config
         groups, ports = max(1, len(cfg.groups)), max(1, len(cfg.ports))
         m.submodules.feed = feed = FeedPath(lines=1, groups=groups, ports=ports,
-                                              cut_through=self.cut_through)
+                                              cut_through=self.cut_through,
+                                              depth=self.feed_depth)
         m.d.comb += [
             feed.timestamp.eq(clock),
             feed.seq_check.eq(self.seq_check),
