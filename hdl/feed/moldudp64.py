@@ -33,6 +33,15 @@ Blocks shorter than ``min_message_len`` bytes (default: the shortest ITCH
 5.0 message, ITCH 5.0 §2) are rejected, which also guarantees at most one
 block boundary per 8-byte beat, so the walk runs at one beat per cycle.
 
+Timing: two stages. The *walk* (header capture, block lengths, the §5
+checks) registers its findings about each beat; the buffer decides on those
+registers one cycle later. The walk keeps the next length prefix relative to
+the beat with a one-hot "prefix lane" register and works out every candidate
+lane's length, next position and checks in parallel from the beat's bytes
+(the ITCH decoder's technique), so its loop is a one-hot select, never an
+add after a select. Every packet leaves one cycle later than with a single
+stage.
+
 Cut-through (``cut_through=True``; the model is
 :class:`tick2trade.sim.model.feed.moldudp64.MoldIngressModel` with the same
 flag). A data packet is offered on ``o.info`` as soon as its header beat
@@ -60,7 +69,6 @@ The reason counters are those of store-and-forward on the same input;
 ``late_errors`` is always 0 there.
 """
 
-from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
@@ -70,7 +78,7 @@ from amaranth.lib.wiring import In, Out
 
 from tick2trade.proto.moldudp64 import END_OF_SESSION, HEADER_FIELDS, HEADER_LEN, HEARTBEAT
 
-from ..layouts import Beat, udp_stream
+from ..layouts import Beat, UdpBeat, udp_stream
 from .layouts import PacketInfo, packet_port
 
 __all__ = ["MoldIngress", "COUNTERS", "default_min_message_len"]
@@ -80,6 +88,23 @@ COUNTERS = ("packets", "errored", "malformed", "overflowed", "late_errors")
 
 #: MoldUDP64 §2.1 header fields as (first byte, end byte)
 _SPANS = {name: (offset, offset + length) for name, offset, length in HEADER_FIELDS}
+
+_LANES = 8
+_REL_BITS = 18
+
+
+def _walked_layout() -> data.StructLayout:
+    """What the walk stage says about one input beat (registered)."""
+    return data.StructLayout({
+        "valid": 1, "beat": UdpBeat, "info": PacketInfo,
+        "header_done": 1,  # beat 2: the header's last bytes (MoldUDP64 §2.1)
+        "counted": 1,      # beat 2 or later
+        "is_data": 1,      # the header's count is neither heartbeat nor end of session
+        "malformed": 1,    # the packet fails MoldUDP64 §5 if this is its last beat
+        "short": 1,        # a block shorter than ``min_message_len`` so far
+        "too_many": 1,     # more blocks than the header's count so far
+        "done": 16,        # whole blocks in the beats up to this one
+    })
 
 
 def _packet_end(ptr_width: int) -> data.StructLayout:
@@ -121,111 +146,128 @@ class MoldIngress(wiring.Component):
         })
 
     def _walk(self, m, beat, fire):
-        """Header capture and block walk over the input beats (MoldUDP64 §2.1, §2.2).
+        """Stage 1: header capture and block walk (MoldUDP64 §2.1, §2.2), registered.
 
-        Returns a namespace of per-beat terms; the walk's registers update on
-        every input beat, whatever the buffer does with it.
+        Returns the registered walk of the previous input beat (``valid``, ``beat`` and
+        the per-beat terms the buffer decides on). Timing (as the ITCH decoder's walk):
+        the next length prefix is kept relative to the beat (``rel``) with a one-hot
+        "prefix lane" register; each possible prefix lane's length, next position and
+        checks are worked out in parallel from the beat's bytes, so the loop is a
+        one-hot select, never an add after a select.
         """
-        w = SimpleNamespace()
-        w.first = first = beat.first
-        w.index_reg = index_reg = Signal(14)   # beat index of the next input beat
-        w.header = header = Signal(8 * HEADER_LEN)
-        nxt_reg = Signal(18, init=HEADER_LEN)  # offset of the next block length
+        first, last, keep = beat.first, beat.last, beat.keep
+        lanes = [beat.data[8 * k:8 * k + 8] for k in range(_LANES)]
+        index_reg = Signal(14)            # beat index of the next input beat
+        header = Signal(8 * HEADER_LEN)
+        rel = Signal(_REL_BITS)           # next prefix, bytes from this beat's lane 0
+        at = Signal(_LANES)               # ... one-hot: its lane, when it is in this beat
         blocks_reg = Signal(16)
         hi_reg = Signal(8)                # high length byte of a block straddling beats
         straddle_reg = Signal()
         short_reg = Signal()
-        w.index = index = Mux(first, 0, index_reg)
-        nxt = Mux(first, HEADER_LEN, nxt_reg)
+        index = Mux(first, 0, index_reg)
         blocks = Mux(first, 0, blocks_reg)
-        straddle = Mux(first, 0, straddle_reg)
         short = Mux(first, 0, short_reg)
 
         nbytes = Signal(4)
-        m.d.comb += nbytes.eq(sum(beat.keep[i] for i in range(8)))
-        lanes = [beat.data[8 * i:8 * i + 8] for i in range(8)]
+        m.d.comb += nbytes.eq(sum(keep[i] for i in range(_LANES)))
 
         # header bytes 0..19 as they arrive (the header spans beats 0..2)
-        w.header_now = header_now = Signal.like(header)
+        header_now = Signal.like(header)
         m.d.comb += header_now.eq(header)
         for b in range(HEADER_LEN):
-            with m.If(index == b // 8):
-                m.d.comb += header_now[8 * b:8 * b + 8].eq(lanes[b % 8])
+            with m.If(index == b // _LANES):
+                m.d.comb += header_now[8 * b:8 * b + 8].eq(lanes[b % _LANES])
 
-        # block walk: at most one block boundary per beat
-        w.nxt_new = nxt_new = Signal(18)
-        w.blocks_new = blocks_new = Signal(16)
-        w.straddle_new = straddle_new = Signal()
-        w.short_new = short_new = Signal()
-        hi_new = Signal(8)
-        length = Signal(16)
-        lane = Signal(3)
-        m.d.comb += [nxt_new.eq(nxt), blocks_new.eq(blocks), straddle_new.eq(straddle),
-                     short_new.eq(short), hi_new.eq(hi_reg), lane.eq(nxt[:3])]
+        # each candidate prefix lane, in parallel from the beat's bytes: its length and
+        # message start ``ms`` (relative to this beat's lane 0); the next prefix relative
+        # to the next beat and its lane there; whether it is the packet's end, or past it
+        def candidate(name, length, ms):
+            c = {"next": Signal(_REL_BITS, name=f"{name}_next"),
+                 "next_at": Signal(_LANES, name=f"{name}_next_at"),
+                 "short": Signal(name=f"{name}_short"), "fits": Signal(name=f"{name}_fits"),
+                 "runs_on": Signal(name=f"{name}_runs_on")}
+            small = length[4:] == 0
+            m.d.comb += [c["next"].eq(length + (ms - _LANES)),
+                         c["next_at"].eq(Mux(small & (length[:4] < 2 * _LANES - ms)
+                                             & (length[:4] >= _LANES - ms),
+                                             1 << (length[:3] + ms)[:3], 0)),
+                         c["short"].eq(length < self._min_len),
+                         c["fits"].eq(length + ms == nbytes),
+                         c["runs_on"].eq(length > _LANES - ms)]
+            return c
+        cands = [candidate(f"lane{ln}", Cat(lanes[ln + 1], lanes[ln]), ln + 2)
+                 for ln in range(_LANES - 1)]
+        straddled = candidate("straddled", Cat(lanes[0], hi_reg), 1)
 
-        def step(length_value):
-            m.d.comb += [length.eq(length_value),
-                         nxt_new.eq(nxt + 2 + length_value),
-                         blocks_new.eq(blocks + 1)]
-            with m.If(length_value < self._min_len):
-                m.d.comb += short_new.eq(1)
+        # at most one block boundary per beat; the first beat holds no prefix (byte 20)
+        straddle = straddle_reg & ~first
+        sel = [at[ln] & keep[ln] & ~first for ln in range(_LANES)]
+        chosen = [(straddle, straddled)] + list(zip(sel[:_LANES - 1], cands, strict=True))
+        boundary = Signal()
+        m.d.comb += boundary.eq(straddle | Cat(*sel[:_LANES - 1]).any())
 
-        lane_byte = Signal(8)
-        lane_next = Signal(8)
-        with m.Switch(lane):
-            for ln in range(8):
-                with m.Case(ln):
-                    m.d.comb += lane_byte.eq(lanes[ln])
-                    if ln < 7:
-                        m.d.comb += lane_next.eq(lanes[ln + 1])
-        with m.If(straddle):
-            step(Cat(lanes[0], hi_reg))
-            m.d.comb += straddle_new.eq(0)
-        with m.Elif((nxt[3:] == index) & (lane < nbytes)):  # timing: equality, no subtract
-            with m.If(lane == 7):
-                m.d.comb += [hi_new.eq(lanes[7]), straddle_new.eq(1)]
-            with m.Else():
-                step(Cat(lane_next, lane_byte))
+        def pick(key, default=0):
+            """The chosen candidate's ``key`` (an AND-OR of one-hot selects)."""
+            value = Mux(boundary, 0, default)
+            for cond, c in chosen:
+                value = value | Mux(cond, c[key], 0)
+            return value
 
-        w.total = total = Signal(18)   # bytes in the packet, valid on its last beat
-        m.d.comb += total.eq(Mux(nbytes[3], (index + 1) << 3, Cat(nbytes[:3], index)))
-        w.count = count = _field(header_now, _SPANS["count"])
-        w.is_data = is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
-        bad_blocks = straddle_new | short_new | (nxt_new != total) | (blocks_new != count)
-        w.malformed = (total < HEADER_LEN) | (is_data & bad_blocks)
-
-        w.info = info = Signal(PacketInfo)
+        blocks_new = Signal(16)
+        straddle_new = sel[_LANES - 1]
+        short_new = Signal()
+        ends_ok = Signal()               # the blocks end exactly at this beat's last byte
+        runs_on = Signal()               # the last block walked runs past this beat
         m.d.comb += [
-            info.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
-            info.seq.eq(_field(header_now, _SPANS["sequence"])),
-            info.count.eq(count),
-            info.beats.eq(index + 1),
-            info.line.eq(beat.line),
-            info.dst_port.eq(beat.dst_port),
-            info.timestamp.eq(beat.timestamp),
+            blocks_new.eq(blocks + boundary),
+            short_new.eq(short | pick("short")),
+            ends_ok.eq(pick("fits", ~first & (rel == nbytes))),
+            runs_on.eq(pick("runs_on", rel > _LANES)),
+        ]
+
+        count = _field(header_now, _SPANS["count"])
+        is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
+        too_short = (index < 2) | ((index == 2) & (nbytes < HEADER_LEN - 2 * _LANES))
+        bad_blocks = straddle_new | short_new | ~ends_ok | (blocks_new != count)
+
+        w = Signal(_walked_layout())
+        m.d.sync += [
+            w.valid.eq(fire), w.beat.eq(beat),
+            w.header_done.eq(index == 2), w.counted.eq(index >= 2), w.is_data.eq(is_data),
+            w.malformed.eq(too_short | (is_data & bad_blocks)),
+            w.short.eq(short_new), w.too_many.eq(blocks_new > count),
+            w.done.eq(blocks_new - ((blocks_new != 0) & runs_on)),
+            w.info.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
+            w.info.seq.eq(_field(header_now, _SPANS["sequence"])),
+            w.info.count.eq(count),
+            w.info.beats.eq(index + 1),
+            w.info.line.eq(beat.line),
+            w.info.dst_port.eq(beat.dst_port),
+            w.info.timestamp.eq(beat.timestamp),
         ]
         with m.If(fire):
             m.d.sync += [
                 index_reg.eq(index + 1),
                 header.eq(header_now),
-                nxt_reg.eq(nxt_new),
                 blocks_reg.eq(blocks_new),
-                hi_reg.eq(hi_new),
-                straddle_reg.eq(straddle_new),
+                hi_reg.eq(lanes[_LANES - 1]),
+                straddle_reg.eq(straddle_new & ~last),
                 short_reg.eq(short_new),
+                rel.eq(Mux(first, HEADER_LEN - _LANES, pick("next", rel - _LANES))),
+                at.eq(Mux(first, 0,     # the first prefix is in beat 2 (byte 20)
+                          pick("next_at", Mux(rel[3:] == 1, 1 << rel[:3], 0)))),
             ]
         return w
 
     def elaborate(self, platform):
         m = Module()
         m.d.comb += self.i.ready.eq(1)
-        beat = self.i.payload
-        fire = self.i.valid
-        w = self._walk(m, beat, fire)
+        w = self._walk(m, self.i.payload, self.i.valid)
         if self._cut_through:
-            self._cut_through_buffer(m, beat, fire, w)
+            self._cut_through_buffer(m, w.beat, w.valid, w)
         else:
-            self._store_and_forward_buffer(m, beat, fire, w)
+            self._store_and_forward_buffer(m, w.beat, w.valid, w)
         return m
 
     def _store_and_forward_buffer(self, m, beat, fire, w):
@@ -241,7 +283,7 @@ class MoldIngress(wiring.Component):
         cptr = Signal(abits + 1)          # end of the last committed packet
         rptr = Signal(abits + 1)          # next slot to read
         full_reg = Signal()
-        first = w.first
+        first = beat.first
         open_reg = Signal()               # a packet is in progress (no last beat yet)
         aborted = Signal()                # it never got one: a new packet starts
         m.d.comb += aborted.eq(first & open_reg)
@@ -333,7 +375,7 @@ class MoldIngress(wiring.Component):
         pub_reg = Signal()                # ... its header was offered (``o.info``)
         dead_reg = Signal()               # ... it went bad: its later beats are ignored
         ovf_reg = Signal()                # ... for want of room
-        first, index = w.first, w.index
+        first = beat.first
         aborted = first & open_reg
         pub = Mux(first, 0, pub_reg)
         dead = Mux(first, 0, dead_reg)
@@ -342,13 +384,12 @@ class MoldIngress(wiring.Component):
         base = Mux(aborted & ~pub_reg, start_reg, wptr)
         start = Mux(first, base, start_reg)
 
-        header_done = index == 2          # MoldUDP64 §2.1: bytes 16..19 are in beat 2
-        counted = header_done | (index > 2)
+        header_done = w.header_done       # MoldUDP64 §2.1: bytes 16..19 are in beat 2
+        counted = w.counted
         is_data = w.is_data
         # bad in this beat: a short block or one block too many (seen as its length
         # arrives), or a bad or malformed last beat
-        too_many = w.blocks_new > w.count
-        bad_early = counted & is_data & (w.short_new | too_many)
+        bad_early = counted & is_data & (w.short | w.too_many)
         bad_last = beat.last & (beat.error | w.malformed)
         used = Signal(abits + 1)
         m.d.comb += used.eq(base - rptr)
@@ -372,16 +413,11 @@ class MoldIngress(wiring.Component):
             end_fifo.w_data.eq(ends.as_value()),
         ]
 
-        # whole blocks in the beats up to this one (the last block may run on)
-        done_new = Signal(16)
-        runs_on = (w.blocks_new != 0) & (w.nxt_new > ((index + 1) << 3))
-        m.d.comb += done_new.eq(w.blocks_new - runs_on)
-
         with m.If(fire):
             m.d.sync += [
                 open_reg.eq(~beat.last),
                 start_reg.eq(start),
-                done_reg.eq(done_new),
+                done_reg.eq(w.done),
                 pub_reg.eq(offered),
                 dead_reg.eq(dead | dies),
                 ovf_reg.eq(ovf | (dies & ~bad_early & ~bad_last)),

@@ -141,6 +141,7 @@ def test_overflow_is_counted_and_recovers():
     async def bench(ctx):
         for p in big:  # nobody reads: the second one cannot fit
             await send(ctx, dut.i, udp_beats(p), rng, 0.0)
+        await ctx.tick()  # the walk stage registers each beat (one cycle)
         assert ctx.get(dut.overflowed) == 2
         ctx.set(dut.o.take, 0)
         info = await receive(ctx, dut.o.info, rng, 0.0)  # discard the first
