@@ -98,11 +98,11 @@ def _walked_layout() -> data.StructLayout:
     return data.StructLayout({
         "valid": 1, "beat": UdpBeat, "info": PacketInfo,
         "header_done": 1,  # beat 2: the header's last bytes (MoldUDP64 §2.1)
-        "counted": 1,      # beat 2 or later
         "is_data": 1,      # the header's count is neither heartbeat nor end of session
         "malformed": 1,    # the packet fails MoldUDP64 §5 if this is its last beat
-        "short": 1,        # a block shorter than ``min_message_len`` so far
-        "too_many": 1,     # more blocks than the header's count so far
+        "control": 1,      # counted, and a heartbeat or end of session
+        "bad_early": 1,    # counted data packet: a short block or too many blocks so far
+        "bad_last": 1,     # a last beat with ``error`` or failing MoldUDP64 §5
         "done": 16,        # whole blocks in the beats up to this one
     })
 
@@ -161,12 +161,14 @@ class MoldIngress(wiring.Component):
         header = Signal(8 * HEADER_LEN)
         rel = Signal(_REL_BITS)           # next prefix, bytes from this beat's lane 0
         at = Signal(_LANES)               # ... one-hot: its lane, when it is in this beat
-        blocks_reg = Signal(16)
+        blocks_reg = Signal(16)           # blocks walked so far ...
+        blocks_p1_reg = Signal(16, init=1)  # ... plus one (timing: compares run in parallel)
         hi_reg = Signal(8)                # high length byte of a block straddling beats
         straddle_reg = Signal()
         short_reg = Signal()
         index = Mux(first, 0, index_reg)
         blocks = Mux(first, 0, blocks_reg)
+        blocks_p1 = Mux(first, 1, blocks_p1_reg)
         short = Mux(first, 0, short_reg)
 
         nbytes = Signal(4)
@@ -193,7 +195,7 @@ class MoldIngress(wiring.Component):
                                              & (length[:4] >= _LANES - ms),
                                              1 << (length[:3] + ms)[:3], 0)),
                          c["short"].eq(length < self._min_len),
-                         c["fits"].eq(length + ms == nbytes),
+                         c["fits"].eq((length[4:] == 0) & (length[:4] + ms == nbytes)),
                          c["runs_on"].eq(length > _LANES - ms)]
             return c
         cands = [candidate(f"lane{ln}", Cat(lanes[ln + 1], lanes[ln]), ln + 2)
@@ -218,26 +220,33 @@ class MoldIngress(wiring.Component):
         straddle_new = sel[_LANES - 1]
         short_new = Signal()
         ends_ok = Signal()               # the blocks end exactly at this beat's last byte
-        runs_on = Signal()               # the last block walked runs past this beat
         m.d.comb += [
-            blocks_new.eq(blocks + boundary),
+            blocks_new.eq(Mux(boundary, blocks_p1, blocks)),
             short_new.eq(short | pick("short")),
             ends_ok.eq(pick("fits", ~first & (rel == nbytes))),
-            runs_on.eq(pick("runs_on", rel > _LANES)),
         ]
 
         count = _field(header_now, _SPANS["count"])
         is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
         too_short = (index < 2) | ((index == 2) & (nbytes < HEADER_LEN - 2 * _LANES))
-        bad_blocks = straddle_new | short_new | ~ends_ok | (blocks_new != count)
+        # the block count against the header's, both outcomes in parallel, then the select
+        count_differs = Mux(boundary, blocks_p1 != count, blocks != count)
+        too_many = Mux(boundary, blocks_p1 > count, blocks > count)
+        bad_blocks = straddle_new | short_new | ~ends_ok | count_differs
+        malformed = too_short | (is_data & bad_blocks)
+        counted = index >= 2
 
         w = Signal(_walked_layout())
         m.d.sync += [
             w.valid.eq(fire), w.beat.eq(beat),
-            w.header_done.eq(index == 2), w.counted.eq(index >= 2), w.is_data.eq(is_data),
-            w.malformed.eq(too_short | (is_data & bad_blocks)),
-            w.short.eq(short_new), w.too_many.eq(blocks_new > count),
-            w.done.eq(blocks_new - ((blocks_new != 0) & runs_on)),
+            w.header_done.eq(index == 2), w.is_data.eq(is_data),
+            w.malformed.eq(malformed), w.control.eq(counted & ~is_data),
+            w.bad_early.eq(counted & is_data & (short_new | too_many)),
+            w.bad_last.eq(last & (beat.error | malformed)),
+            # whole blocks: one fewer if the last one walked runs past this beat (a packet
+            # holds far fewer than 65535 blocks: ``blocks_p1`` never wraps)
+            w.done.eq(Mux(boundary, Mux(pick("runs_on"), blocks, blocks_p1),
+                          Mux((rel > _LANES) & (blocks != 0), blocks - 1, blocks))),
             w.info.session.eq(header_now[8 * _SPANS["session"][0]:8 * _SPANS["session"][1]]),
             w.info.seq.eq(_field(header_now, _SPANS["sequence"])),
             w.info.count.eq(count),
@@ -251,6 +260,7 @@ class MoldIngress(wiring.Component):
                 index_reg.eq(index + 1),
                 header.eq(header_now),
                 blocks_reg.eq(blocks_new),
+                blocks_p1_reg.eq(Mux(boundary, blocks_p1 + 1, blocks_p1)),
                 hi_reg.eq(lanes[_LANES - 1]),
                 straddle_reg.eq(straddle_new & ~last),
                 short_reg.eq(short_new),
@@ -288,12 +298,11 @@ class MoldIngress(wiring.Component):
         aborted = Signal()                # it never got one: a new packet starts
         m.d.comb += aborted.eq(first & open_reg)
         base = Mux(first, cptr, wptr)
-        full = Mux(first, 0, full_reg)
-
-        used = Signal(abits + 1)
-        m.d.comb += used.eq(base - rptr)
+        # timing: the room left after either base, in parallel, then the select
+        used_new, used_cont = Signal(abits + 1), Signal(abits + 1)
+        m.d.comb += [used_new.eq(cptr - rptr), used_cont.eq(wptr - rptr)]
         no_room = Signal()
-        m.d.comb += no_room.eq(full | (used[abits]))
+        m.d.comb += no_room.eq(Mux(first, used_new[abits], full_reg | used_cont[abits]))
         m.d.comb += [
             wr.addr.eq(base[:abits]),
             wr.data.data.eq(beat.data),
@@ -381,21 +390,21 @@ class MoldIngress(wiring.Component):
         dead = Mux(first, 0, dead_reg)
         ovf = Mux(first, 0, ovf_reg)
         # an unoffered packet cut off by a new one is forgotten: its slots are reused
-        base = Mux(aborted & ~pub_reg, start_reg, wptr)
+        rewind = aborted & ~pub_reg
+        base = Mux(rewind, start_reg, wptr)
         start = Mux(first, base, start_reg)
 
         header_done = w.header_done       # MoldUDP64 §2.1: bytes 16..19 are in beat 2
-        counted = w.counted
         is_data = w.is_data
         # bad in this beat: a short block or one block too many (seen as its length
         # arrives), or a bad or malformed last beat
-        bad_early = counted & is_data & (w.short | w.too_many)
-        bad_last = beat.last & (beat.error | w.malformed)
-        used = Signal(abits + 1)
-        m.d.comb += used.eq(base - rptr)
-        no_room = used[abits]
+        bad_early, bad_last = w.bad_early, w.bad_last
+        # timing: the room left after either base, in parallel, then the select
+        used_start, used_cont = Signal(abits + 1), Signal(abits + 1)
+        m.d.comb += [used_start.eq(start_reg - rptr), used_cont.eq(wptr - rptr)]
+        no_room = Mux(rewind, used_start[abits], used_cont[abits])
         # control packets (heartbeat, end of session) are offered whole and store nothing
-        control = counted & ~is_data
+        control = w.control
         offer_now = header_done & is_data & ~dead & ~bad_early & ~bad_last & ~no_room
         offered = pub | (offer_now & infos.w_rdy)
         store = ~dead & ~control & ~bad_early & ~bad_last & ~no_room & (pub | ~header_done
