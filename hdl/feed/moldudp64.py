@@ -399,16 +399,20 @@ class MoldIngress(wiring.Component):
         # bad in this beat: a short block or one block too many (seen as its length
         # arrives), or a bad or malformed last beat
         bad_early, bad_last = w.bad_early, w.bad_last
-        # timing: the room left after either base, in parallel, then the select
-        used_start, used_cont = Signal(abits + 1), Signal(abits + 1)
-        m.d.comb += [used_start.eq(start_reg - rptr), used_cont.eq(wptr - rptr)]
-        no_room = Mux(rewind, used_start[abits], used_cont[abits])
+        # timing: "no room" from the last cycle's pointers, registered and conservative
+        # (the write base is at most one past the last ``wptr``, and ``rptr`` only moves
+        # on): the buffer holds up to ``depth - 1`` beats
+        no_room = Signal()
+        m.d.sync += no_room.eq((wptr + 1 - rptr)[abits])
+        # ... and room in the info queue, as conservative (one push per cycle at most)
+        info_room = Signal()
+        m.d.sync += info_room.eq(infos.w_level < self._info_depth - 1)
         # control packets (heartbeat, end of session) are offered whole and store nothing
         control = w.control
         offer_now = header_done & is_data & ~dead & ~bad_early & ~bad_last & ~no_room
-        offered = pub | (offer_now & infos.w_rdy)
+        offered = pub | (offer_now & info_room)
         store = ~dead & ~control & ~bad_early & ~bad_last & ~no_room & (pub | ~header_done
-                                                                      | infos.w_rdy)
+                                                                      | info_room)
         dies = ~dead & ~store & ~control
 
         m.d.comb += [
@@ -437,20 +441,22 @@ class MoldIngress(wiring.Component):
                 m.d.sync += wptr.eq(start)       # forget an unoffered packet's beats
             with m.Else():
                 m.d.sync += wptr.eq(base)
-            with m.If(aborted & pub_reg & ~dead_reg):   # the packet before died unfinished
-                m.d.comb += [end_fifo.w_en.eq(1), ends.dead.eq(1), ends.end.eq(wptr),
-                             ends.done.eq(done_reg)]
-            with m.Elif(pub & dies):
-                m.d.comb += [end_fifo.w_en.eq(1), ends.dead.eq(1), ends.end.eq(base),
-                             ends.done.eq(done_reg)]
-            with m.Elif(offered & store & beat.last):
-                m.d.comb += [end_fifo.w_en.eq(1), ends.end.eq(base + 1)]
-            with m.If(offer_now & infos.w_rdy):
-                m.d.comb += infos.w_en.eq(1)
-            # a good control packet is offered at its end, with an empty end
+            # an end is pushed when the packet before died unfinished (``cut_off``), when
+            # an offered packet dies or ends, or for a good control packet (an empty end);
+            # timing: the end's fields are selected by early terms, ``store`` comes last
+            cut_off = aborted & pub_reg & ~dead_reg
             good_control = control & beat.last & ~beat.error & ~w.malformed & ~dead
-            with m.If(good_control & infos.w_rdy):
-                m.d.comb += [infos.w_en.eq(1), end_fifo.w_en.eq(1), ends.end.eq(start)]
+            m.d.comb += [
+                ends.done.eq(done_reg),
+                ends.dead.eq(cut_off | (~control & ~store)),
+                ends.end.eq(Mux(cut_off, wptr, Mux(control, start,
+                                                   Mux(store, base + 1, base)))),
+            ]
+            with m.If(cut_off | (pub & dies) | (offered & store & beat.last)
+                      | (good_control & info_room)):
+                m.d.comb += end_fifo.w_en.eq(1)
+            with m.If((offer_now | good_control) & info_room):
+                m.d.comb += infos.w_en.eq(1)
 
             # counters: as store-and-forward, at the last beat (or the next first)
             late = Signal()
@@ -467,7 +473,7 @@ class MoldIngress(wiring.Component):
                         m.d.sync += self.errored.eq(self.errored + 1)
                     with m.If(w.malformed):
                         m.d.sync += self.malformed.eq(self.malformed + 1)
-                    with m.Elif(ovf | (dies & ~bad_early) | (good_control & ~infos.w_rdy)):
+                    with m.Elif(ovf | (dies & ~bad_early) | (good_control & ~info_room)):
                         m.d.sync += self.overflowed.eq(self.overflowed + 1)
             with m.Elif(aborted):
                 m.d.sync += self.errored.eq(self.errored + 1)
