@@ -167,6 +167,10 @@ class MoldIngress(wiring.Component):
         straddle_reg = Signal()
         short_reg = Signal()
         index = Mux(first, 0, index_reg)
+        # timing: which header beat this is, from one-hot registers (no index compares)
+        beat1_reg, beat2_reg, later_reg = Signal(), Signal(), Signal()
+        in_beat = [first, ~first & beat1_reg, ~first & beat2_reg]
+        counted = ~first & (beat2_reg | later_reg)    # beat 2 or later
         blocks = Mux(first, 0, blocks_reg)
         blocks_p1 = Mux(first, 1, blocks_p1_reg)
         short = Mux(first, 0, short_reg)
@@ -178,7 +182,7 @@ class MoldIngress(wiring.Component):
         header_now = Signal.like(header)
         m.d.comb += header_now.eq(header)
         for b in range(HEADER_LEN):
-            with m.If(index == b // _LANES):
+            with m.If(in_beat[b // _LANES]):
                 m.d.comb += header_now[8 * b:8 * b + 8].eq(lanes[b % _LANES])
 
         # each candidate prefix lane, in parallel from the beat's bytes: its length and
@@ -228,18 +232,17 @@ class MoldIngress(wiring.Component):
 
         count = _field(header_now, _SPANS["count"])
         is_data = (count != HEARTBEAT) & (count != END_OF_SESSION)
-        too_short = (index < 2) | ((index == 2) & (nbytes < HEADER_LEN - 2 * _LANES))
+        too_short = ~counted | (in_beat[2] & (nbytes < HEADER_LEN - 2 * _LANES))
         # the block count against the header's, both outcomes in parallel, then the select
         count_differs = Mux(boundary, blocks_p1 != count, blocks != count)
         too_many = Mux(boundary, blocks_p1 > count, blocks > count)
         bad_blocks = straddle_new | short_new | ~ends_ok | count_differs
         malformed = too_short | (is_data & bad_blocks)
-        counted = index >= 2
 
         w = Signal(_walked_layout())
         m.d.sync += [
             w.valid.eq(fire), w.beat.eq(beat),
-            w.header_done.eq(index == 2), w.is_data.eq(is_data),
+            w.header_done.eq(in_beat[2]), w.is_data.eq(is_data),
             w.malformed.eq(malformed), w.control.eq(counted & ~is_data),
             w.bad_early.eq(counted & is_data & (short_new | too_many)),
             w.bad_last.eq(last & (beat.error | malformed)),
@@ -258,6 +261,7 @@ class MoldIngress(wiring.Component):
         with m.If(fire):
             m.d.sync += [
                 index_reg.eq(index + 1),
+                beat1_reg.eq(first), beat2_reg.eq(in_beat[1]), later_reg.eq(counted),
                 header.eq(header_now),
                 blocks_reg.eq(blocks_new),
                 blocks_p1_reg.eq(Mux(boundary, blocks_p1 + 1, blocks_p1)),
@@ -337,8 +341,9 @@ class MoldIngress(wiring.Component):
 
         # ---- read side: hand out infos, stream or discard packets ----------
         remaining = Signal(14)
+        pending = Signal()                # remaining != 0 (timing: a register)
         out_valid = Signal()
-        busy = (remaining != 0) | out_valid
+        busy = pending | out_valid
         m.d.comb += [
             self.o.info.payload.eq(infos.r_data),
             self.o.info.valid.eq(infos.r_rdy & ~busy),
@@ -346,7 +351,7 @@ class MoldIngress(wiring.Component):
         ]
         with m.If(self.o.info.valid & self.o.info.ready):
             with m.If(self.o.take):
-                m.d.sync += remaining.eq(self.o.info.payload.beats)
+                m.d.sync += [remaining.eq(self.o.info.payload.beats), pending.eq(1)]
             with m.Else():
                 m.d.sync += rptr.eq(rptr + self.o.info.payload.beats)
 
@@ -355,8 +360,9 @@ class MoldIngress(wiring.Component):
         m.d.comb += [rd.addr.eq(rptr[:abits]), rd.en.eq(advance),
                      beats.valid.eq(out_valid), beats.payload.eq(rd.data)]
         with m.If(advance):
-            with m.If(remaining != 0):
-                m.d.sync += [out_valid.eq(1), rptr.eq(rptr + 1), remaining.eq(remaining - 1)]
+            with m.If(pending):
+                m.d.sync += [out_valid.eq(1), rptr.eq(rptr + 1), remaining.eq(remaining - 1),
+                             pending.eq(remaining != 1)]
             with m.Else():
                 m.d.sync += out_valid.eq(0)
 
@@ -392,6 +398,7 @@ class MoldIngress(wiring.Component):
         # an unoffered packet cut off by a new one is forgotten: its slots are reused
         rewind = aborted & ~pub_reg
         base = Mux(rewind, start_reg, wptr)
+        base_p1 = Mux(rewind, start_reg + 1, wptr + 1)   # timing: adds before the select
         start = Mux(first, base, start_reg)
 
         header_done = w.header_done       # MoldUDP64 §2.1: bytes 16..19 are in beat 2
@@ -436,7 +443,7 @@ class MoldIngress(wiring.Component):
                 ovf_reg.eq(ovf | (dies & ~bad_early & ~bad_last)),
             ]
             with m.If(store):
-                m.d.sync += wptr.eq(base + 1)
+                m.d.sync += wptr.eq(base_p1)
             with m.Elif(~offered):
                 m.d.sync += wptr.eq(start)       # forget an unoffered packet's beats
             with m.Else():
@@ -450,7 +457,7 @@ class MoldIngress(wiring.Component):
                 ends.done.eq(done_reg),
                 ends.dead.eq(cut_off | (~control & ~store)),
                 ends.end.eq(Mux(cut_off, wptr, Mux(control, start,
-                                                   Mux(store, base + 1, base)))),
+                                                   Mux(store, base_p1, base)))),
             ]
             with m.If(cut_off | (pub & dies) | (offered & store & beat.last)
                       | (good_control & info_room)):
