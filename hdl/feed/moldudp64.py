@@ -135,6 +135,8 @@ class MoldIngress(wiring.Component):
             min_message_len = default_min_message_len()
         if min_message_len < 7:
             raise ValueError("min_message_len must be >= 7 (one block boundary per beat)")
+        if info_depth < 3:
+            raise ValueError(f"info_depth must be >= 3, got {info_depth}")
         self._depth = depth
         self._info_depth = info_depth
         self._min_len = min_message_len
@@ -411,9 +413,13 @@ class MoldIngress(wiring.Component):
         # on): the buffer holds up to ``depth - 1`` beats
         no_room = Signal()
         m.d.sync += no_room.eq((wptr + 1 - rptr)[abits])
-        # ... and room in the info queue, as conservative (one push per cycle at most)
+        # ... and room in the info queue, as conservative: pushes are registered (timing),
+        # so two may land before the level is seen again
         info_room = Signal()
-        m.d.sync += info_room.eq(infos.w_level < self._info_depth - 1)
+        m.d.sync += info_room.eq(infos.w_level < self._info_depth - 2)
+        info_push = Signal()
+        info_data = Signal.like(w.info)
+        m.d.sync += [info_push.eq(0), info_data.eq(w.info)]
         # control packets (heartbeat, end of session) are offered whole and store nothing
         control = w.control
         offer_now = header_done & is_data & ~dead & ~bad_early & ~bad_last & ~no_room
@@ -429,7 +435,8 @@ class MoldIngress(wiring.Component):
             wr.data.first.eq(first),
             wr.data.last.eq(beat.last),
             wr.en.eq(fire & store),
-            infos.w_data.eq(w.info.as_value()),
+            infos.w_data.eq(info_data.as_value()),
+            infos.w_en.eq(info_push),
             end_fifo.w_data.eq(ends.as_value()),
         ]
 
@@ -463,7 +470,7 @@ class MoldIngress(wiring.Component):
                       | (good_control & info_room)):
                 m.d.comb += end_fifo.w_en.eq(1)
             with m.If((offer_now | good_control) & info_room):
-                m.d.comb += infos.w_en.eq(1)
+                m.d.sync += info_push.eq(1)
 
             # counters: as store-and-forward, at the last beat (or the next first)
             late = Signal()
