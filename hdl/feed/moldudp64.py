@@ -14,7 +14,9 @@ packet's last beat it either commits it (one :class:`PacketInfo` pushed on
   differs from ``count``, or a block is shorter than ``min_message_len``
   (MoldUDP64 §5 validation). Heartbeats (count 0) and end-of-session
   packets (0xFFFF) are checked for the header only;
-* ``overflowed`` — no room left in the packet buffer or the info queue.
+* ``overflowed`` — no room left in the packet buffer or the info queue
+  (cut-through judges room from the last cycle's levels: one buffer slot and
+  two info slots stay free).
 
 A packet that never gets its last beat (a new ``first`` arrives) is
 dropped and counted ``errored``, as if its last beat had carried ``error``.
@@ -46,7 +48,7 @@ Cut-through (``cut_through=True``; the model is
 :class:`tick2trade.sim.model.feed.moldudp64.MoldIngressModel` with the same
 flag). A data packet is offered on ``o.info`` as soon as its header beat
 (beat 2, MoldUDP64 §2.1) is in and not bad; a taken packet's beats stream
-out as they are written (the read side follows the write side, two cycles
+out as they are written (the read side follows the write side, a few cycles
 behind), so the decoder emits each record once its message's last byte is
 in. Heartbeats and end-of-session packets are offered at their end, whole,
 and store no beats (they are never taken). A packet dies at the first bad
