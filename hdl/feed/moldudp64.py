@@ -430,6 +430,12 @@ class MoldIngress(wiring.Component):
                                                                       | info_room)
         dies = ~dead & ~store & ~control
 
+        # timing: end pushes are registered; the read side sees ``wptr`` as late
+        # (``wptr_seen``), so an end and the write pointer stay consistent
+        end_push = Signal()
+        end_data = Signal.like(ends.as_value())
+        wptr_seen = Signal.like(wptr)
+        m.d.sync += [end_push.eq(0), end_data.eq(ends.as_value()), wptr_seen.eq(wptr)]
         m.d.comb += [
             wr.addr.eq(base[:abits]),
             wr.data.data.eq(beat.data),
@@ -439,7 +445,8 @@ class MoldIngress(wiring.Component):
             wr.en.eq(fire & store),
             infos.w_data.eq(info_data.as_value()),
             infos.w_en.eq(info_push),
-            end_fifo.w_data.eq(ends.as_value()),
+            end_fifo.w_data.eq(end_data),
+            end_fifo.w_en.eq(end_push),
         ]
 
         with m.If(fire):
@@ -470,7 +477,7 @@ class MoldIngress(wiring.Component):
             ]
             with m.If(cut_off | (pub & dies) | (offered & store & beat.last)
                       | (good_control & info_room)):
-                m.d.comb += end_fifo.w_en.eq(1)
+                m.d.sync += end_push.eq(1)
             with m.If((offer_now | good_control) & info_room):
                 m.d.sync += info_push.eq(1)
 
@@ -508,7 +515,7 @@ class MoldIngress(wiring.Component):
             m.d.sync += [streaming.eq(self.o.take), skipping.eq(~self.o.take)]
 
         ended = end_fifo.r_rdy
-        bound = Mux(ended, head_end.end, wptr)
+        bound = Mux(ended, head_end.end, wptr_seen)
         beats = self.o.beats
         advance = ~out_valid | beats.ready
         more = streaming & (rptr != bound)
@@ -534,4 +541,4 @@ class MoldIngress(wiring.Component):
                 m.d.comb += end_fifo.r_en.eq(1)
                 m.d.sync += [rptr.eq(head_end.end), skipping.eq(0)]
             with m.Else():
-                m.d.sync += rptr.eq(wptr)
+                m.d.sync += rptr.eq(wptr_seen)
