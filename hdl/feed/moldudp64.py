@@ -217,9 +217,10 @@ class MoldIngress(wiring.Component):
         boundary = Signal()
         m.d.comb += boundary.eq(straddle | Cat(*sel[:_LANES - 1]).any())
 
-        def pick(key, default=0):
-            """The chosen candidate's ``key`` (an AND-OR of one-hot selects)."""
-            value = Mux(boundary, 0, default)
+        def pick(key, default=0, gate=True):
+            """The chosen candidate's ``key`` (an AND-OR of one-hot selects); ``default``
+            when none is chosen (ungated when it is 0 whenever one is)."""
+            value = Mux(boundary, 0, default) if gate else default
             for cond, c in chosen:
                 value = value | Mux(cond, c[key], 0)
             return value
@@ -273,8 +274,10 @@ class MoldIngress(wiring.Component):
                 straddle_reg.eq(straddle_new & ~last),
                 short_reg.eq(short_new),
                 rel.eq(Mux(first, HEADER_LEN - _LANES, pick("next", rel - _LANES))),
+                # (the default is 0 when a prefix is in this beat, ``rel`` < 8, or
+                # straddles, ``rel`` < 0: timing, no boundary term in the loop)
                 at.eq(Mux(first, 0,     # the first prefix is in beat 2 (byte 20)
-                          pick("next_at", Mux(rel[3:] == 1, 1 << rel[:3], 0)))),
+                          pick("next_at", Mux(rel[3:] == 1, 1 << rel[:3], 0), gate=False))),
             ]
         return w
 
