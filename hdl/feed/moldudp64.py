@@ -15,8 +15,8 @@ packet's last beat it either commits it (one :class:`PacketInfo` pushed on
   (MoldUDP64 §5 validation). Heartbeats (count 0) and end-of-session
   packets (0xFFFF) are checked for the header only;
 * ``overflowed`` — no room left in the packet buffer or the info queue
-  (cut-through judges room from the last cycle's levels: one buffer slot and
-  two info slots stay free).
+  (room is judged from the last cycle's pointers and levels: one buffer slot
+  and one info slot, two in cut-through, stay free).
 
 A packet that never gets its last beat (a new ``first`` arrives) is
 dropped and counted ``errored``, as if its last beat had carried ``error``.
@@ -309,11 +309,14 @@ class MoldIngress(wiring.Component):
         aborted = Signal()                # it never got one: a new packet starts
         m.d.comb += aborted.eq(first & open_reg)
         base = Mux(first, cptr, wptr)
-        # timing: the room left after either base, in parallel, then the select
-        used_new, used_cont = Signal(abits + 1), Signal(abits + 1)
-        m.d.comb += [used_new.eq(cptr - rptr), used_cont.eq(wptr - rptr)]
+        # timing: room judged from the last cycle's pointers and level, registered and
+        # conservative (the write base is at most one past the last ``wptr``, ``rptr`` only
+        # moves on, one info push per cycle): one beat slot and one info slot stay free
+        tight, info_room = Signal(), Signal()
+        m.d.sync += [tight.eq((wptr + 1 - rptr)[abits]),
+                     info_room.eq(infos.w_level < self._info_depth - 1)]
         no_room = Signal()
-        m.d.comb += no_room.eq(Mux(first, used_new[abits], full_reg | used_cont[abits]))
+        m.d.comb += no_room.eq(Mux(first, tight, full_reg | tight))
         m.d.comb += [
             wr.addr.eq(base[:abits]),
             wr.data.data.eq(beat.data),
@@ -323,7 +326,7 @@ class MoldIngress(wiring.Component):
             wr.en.eq(fire & ~no_room),
         ]
         malformed = w.malformed
-        overflow = no_room | ~infos.w_rdy
+        overflow = no_room | ~info_room
         m.d.comb += infos.w_data.eq(w.info.as_value())
 
         with m.If(fire):
