@@ -299,3 +299,21 @@ def test_cut_through_real_capture_payloads(captures_dir):
             for path in itch_pcaps() for ts, port, payload in capture_payloads(path)]
     model = simulate_cut_through(flow, idle=0.2, stall=0.2, seed=3, take_prob=1.0)
     assert model.counters.late_errors == model.counters.malformed == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cut_through", [False, True], ids=["store_and_forward", "cut_through"])
+def test_ingress_ecp5_fmax(cut_through):
+    """ECP5-85 speed 8, out of context (the recipe of ``test_net_synth``): 156.25 MHz target.
+
+    Measured 2026-11-27 over placement seeds 1-3: store-and-forward 173.9-175.9 MHz,
+    cut-through 158.3-170.5 MHz (docs/performance.md, "Cut-through ingress"); the floor
+    catches a timing regression.
+    """
+    from test_net_synth import synthesize
+
+    report = synthesize(MoldIngress(cut_through=cut_through),
+                        "mold_ingress_ct" if cut_through else "mold_ingress_sf")
+    fmax = report["fmax"]["clk"]["achieved"]
+    print(f"MoldIngress(cut_through={cut_through}) on ECP5-85 speed 8: fmax {fmax:.1f} MHz")
+    assert fmax >= 145.0, f"fmax {fmax:.1f} MHz < 145 MHz; see {report['folder']}"
