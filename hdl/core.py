@@ -38,7 +38,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tick2trade.proto import control
-from tick2trade.proto.net import mac_bytes
 
 from .book import Book
 from .book.layouts import COUNTERS as BOOK_COUNTERS
@@ -55,7 +54,7 @@ from .net.mac.stats import MacRxStats
 from .net.mac.xgmii import XgmiiSignature
 from .net.mac.xgmii_rx import XgmiiRx
 from .net.mac.xgmii_tx import XgmiiTx
-from .net.udp_rx_config import UdpRxStats
+from .net.udp_rx_config import UdpRxStats, drive_fixed_config
 from .order.encoder import OuchEncoder
 from .order.layouts import OrderReport
 from .risk.layouts import COUNTERS as RISK_COUNTERS
@@ -177,16 +176,8 @@ class TradingCore(wiring.Component):
         m.d.comb += [
             feed.timestamp.eq(clock),
             feed.seq_check.eq(self.seq_check),
-            feed.config.own_mac.eq(int.from_bytes(mac_bytes(cfg.own_mac), "big")),
-            feed.config.accept_broadcast.eq(cfg.accept_broadcast),
-            feed.config.check_ip_checksum.eq(cfg.check_ip_checksum),
-            feed.config.group_valid.eq((1 << len(cfg.groups)) - 1),
-            feed.config.port_valid.eq((1 << len(cfg.ports)) - 1),
         ]
-        for k, group in enumerate(cfg.groups):
-            m.d.comb += feed.config.group_mac[k].eq(int.from_bytes(mac_bytes(group), "big"))
-        for k, port in enumerate(cfg.ports):
-            m.d.comb += feed.config.port[k].eq(port)
+        drive_fixed_config(m, feed.config, cfg)
         wiring.connect(m, wiring.flipped(self.xgmii), feed.xgmii)
         for name in ("stats", "mac_stats", "udp_stats"):
             wiring.connect(m, getattr(feed, name), wiring.flipped(getattr(self, name)))

@@ -17,9 +17,8 @@ from tick2trade.hdl.feed.layouts import record_stream
 from tick2trade.hdl.feed.path import FeedPath
 from tick2trade.hdl.net.mac.stats import MacRxStats
 from tick2trade.hdl.net.mac.xgmii import XgmiiSignature
-from tick2trade.hdl.net.udp_rx_config import UdpRxStats
+from tick2trade.hdl.net.udp_rx_config import UdpRxStats, drive_fixed_config
 from tick2trade.hdl.timestamp import Timestamp
-from tick2trade.proto.net import mac_bytes
 
 from .model.net import UdpRxConfig
 
@@ -56,16 +55,8 @@ class FeedPathTop(wiring.Component):
             path.timestamp.eq(clock.count),
             path.seq_check.eq(self.seq_check),
             path.gap.ready.eq(1),
-            path.config.own_mac.eq(int.from_bytes(mac_bytes(cfg.own_mac), "big")),
-            path.config.accept_broadcast.eq(cfg.accept_broadcast),
-            path.config.check_ip_checksum.eq(cfg.check_ip_checksum),
-            path.config.group_valid.eq((1 << len(cfg.groups)) - 1),
-            path.config.port_valid.eq((1 << len(cfg.ports)) - 1),
         ]
-        for k, group in enumerate(cfg.groups):
-            m.d.comb += path.config.group_mac[k].eq(int.from_bytes(mac_bytes(group), "big"))
-        for k, port in enumerate(cfg.ports):
-            m.d.comb += path.config.port[k].eq(port)
+        drive_fixed_config(m, path.config, cfg)
         names = ["xgmii", "o", "stats", "mac_stats", "udp_stats"]
         if self.lines == 2:
             names += ["xgmii_b", "mac_stats_b", "udp_stats_b"]

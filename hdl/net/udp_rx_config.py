@@ -3,7 +3,9 @@
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import Out
 
-__all__ = ["UDP_RX_COUNTERS", "UdpRxConfigSignature", "UdpRxStats"]
+from tick2trade.proto.net import mac_bytes
+
+__all__ = ["UDP_RX_COUNTERS", "UdpRxConfigSignature", "UdpRxStats", "drive_fixed_config"]
 
 #: counter name → what one count means; each frame from the MAC is counted once,
 #: by the first reason in this order that applies
@@ -47,3 +49,22 @@ class UdpRxStats(wiring.Signature):
 
     def __init__(self):
         super().__init__({name: Out(32) for name in UDP_RX_COUNTERS})
+
+
+def drive_fixed_config(m, config, cfg) -> None:
+    """Tie the ``config`` port (:class:`UdpRxConfigSignature`) to build-time filters ``cfg``.
+
+    ``cfg`` has ``own_mac``, ``groups`` (multicast MACs), ``ports`` (UDP),
+    ``accept_broadcast`` and ``check_ip_checksum`` (``sim.model.net.UdpRxConfig``).
+    """
+    m.d.comb += [
+        config.own_mac.eq(int.from_bytes(mac_bytes(cfg.own_mac), "big")),
+        config.accept_broadcast.eq(cfg.accept_broadcast),
+        config.check_ip_checksum.eq(cfg.check_ip_checksum),
+        config.group_valid.eq((1 << len(cfg.groups)) - 1),
+        config.port_valid.eq((1 << len(cfg.ports)) - 1),
+    ]
+    for k, group in enumerate(cfg.groups):
+        m.d.comb += config.group_mac[k].eq(int.from_bytes(mac_bytes(group), "big"))
+    for k, port in enumerate(cfg.ports):
+        m.d.comb += config.port[k].eq(port)

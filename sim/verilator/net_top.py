@@ -10,9 +10,8 @@ from tick2trade.hdl.layouts import udp_stream
 from tick2trade.hdl.net.layer import NetRx
 from tick2trade.hdl.net.mac.stats import MacRxStats
 from tick2trade.hdl.net.mac.xgmii import XgmiiSignature
-from tick2trade.hdl.net.udp_rx_config import UdpRxStats
+from tick2trade.hdl.net.udp_rx_config import UdpRxStats, drive_fixed_config
 from tick2trade.hdl.timestamp import Timestamp
-from tick2trade.proto.net import mac_bytes
 
 from ..model.net import UdpRxConfig
 
@@ -45,16 +44,8 @@ class NetRxTop(wiring.Component):
         m.submodules.net = net = NetRx(groups=groups, ports=ports, **self.net_params)
         m.d.comb += [
             net.timestamp.eq(clock.count),
-            net.config.own_mac.eq(int.from_bytes(mac_bytes(cfg.own_mac), "big")),
-            net.config.accept_broadcast.eq(cfg.accept_broadcast),
-            net.config.check_ip_checksum.eq(cfg.check_ip_checksum),
-            net.config.group_valid.eq((1 << len(cfg.groups)) - 1),
-            net.config.port_valid.eq((1 << len(cfg.ports)) - 1),
         ]
-        for k, group in enumerate(cfg.groups):
-            m.d.comb += net.config.group_mac[k].eq(int.from_bytes(mac_bytes(group), "big"))
-        for k, port in enumerate(cfg.ports):
-            m.d.comb += net.config.port[k].eq(port)
+        drive_fixed_config(m, net.config, cfg)
         wiring.connect(m, wiring.flipped(self.xgmii), net.xgmii)
         wiring.connect(m, net.o, wiring.flipped(self.o))
         wiring.connect(m, net.mac_stats, wiring.flipped(self.mac_stats))
